@@ -1,0 +1,86 @@
+package catalog
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// SnapshotFormat is the version of the JSON form of a Snapshot.
+const SnapshotFormat = 1
+
+// ErrSnapshotFormat is returned when decoding a snapshot written in an
+// unknown format.
+var ErrSnapshotFormat = errors.New("catalog: unsupported snapshot format")
+
+// snapshotJSON is the JSON form of a Snapshot.
+type snapshotJSON struct {
+	Format           int      `json:"format"`
+	Version          uint64   `json:"version"`
+	NextNodeID       NodeID   `json:"next_node_id"`
+	NextShardID      int64    `json:"next_shard_id"`
+	NextColocationID uint32   `json:"next_colocation_id"`
+	Nodes            []Node   `json:"nodes"`
+	Tables           []*Table `json:"tables"`
+}
+
+// MarshalJSON encodes the whole catalog, including its ID counters.
+func (s *Snapshot) MarshalJSON() ([]byte, error) {
+	return json.Marshal(snapshotJSON{
+		Format:           SnapshotFormat,
+		Version:          s.version,
+		NextNodeID:       s.nextNodeID,
+		NextShardID:      s.nextShardID,
+		NextColocationID: s.nextColocationID,
+		Nodes:            orEmpty(s.nodes),
+		Tables:           orEmpty(s.tables),
+	})
+}
+
+// UnmarshalJSON decodes a catalog written by MarshalJSON and checks its
+// consistency. It is meant for decoding into a new Snapshot: a snapshot
+// that has been handed to readers must not be decoded into.
+func (s *Snapshot) UnmarshalJSON(data []byte) error {
+	var j snapshotJSON
+	if err := decodeStrict(data, &j); err != nil {
+		return fmt.Errorf("decode snapshot: %w", err)
+	}
+	if j.Format != SnapshotFormat {
+		return fmt.Errorf("decode snapshot: format %d: %w", j.Format, ErrSnapshotFormat)
+	}
+	d := Snapshot{
+		version:          j.Version,
+		nodes:            j.Nodes,
+		tables:           j.Tables,
+		nextNodeID:       j.NextNodeID,
+		nextShardID:      j.NextShardID,
+		nextColocationID: j.NextColocationID,
+	}
+	if len(d.nodes) == 0 {
+		d.nodes = nil
+	}
+	if len(d.tables) == 0 {
+		d.tables = nil
+	}
+	if slices.Contains(d.tables, nil) {
+		return fmt.Errorf("decode snapshot: null table")
+	}
+	slices.SortFunc(d.nodes, func(a, b Node) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(d.tables, compareTables)
+	if err := d.check(); err != nil {
+		return fmt.Errorf("decode snapshot: %w", err)
+	}
+	*s = d
+	return nil
+}
+
+// orEmpty returns s, or an empty slice if s is nil, so that it encodes
+// as [] rather than null.
+func orEmpty[S ~[]E, E any](s S) S {
+	if s == nil {
+		return S{}
+	}
+	return s
+}

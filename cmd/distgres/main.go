@@ -1,0 +1,125 @@
+// Command distgres runs distgres: `distgres up` starts a local cluster of
+// PostgreSQL data nodes and a coordinator.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/distgres/distgres/cluster"
+	"github.com/distgres/distgres/coordinator/auth"
+)
+
+const usage = `usage: distgres up [flags]
+
+Commands:
+  up    create (or reopen) a local cluster in --dir and serve clients
+
+Run 'distgres up -h' for the flags.
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	switch os.Args[1] {
+	case "up":
+		os.Exit(up(os.Args[2:], os.Stdout, os.Stderr))
+	case "-h", "--help", "help":
+		fmt.Fprint(os.Stdout, usage)
+	default:
+		fmt.Fprintf(os.Stderr, "distgres: unknown command %q\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+}
+
+type userFlags []string
+
+func (u *userFlags) String() string     { return strings.Join(*u, ",") }
+func (u *userFlags) Set(v string) error { *u = append(*u, v); return nil }
+
+func up(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("up", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	nodes := fs.Int("nodes", 3, "number of data nodes (first start only)")
+	dir := fs.String("dir", "./distgres-data", "cluster directory")
+	port := fs.Int("port", 5432, "client port of the coordinator (on 127.0.0.1)")
+	shards := fs.Int("shards", 32, "default shard count of distributed tables")
+	dist := fs.String("default-distribution", "", "default for CREATE TABLE without DISTRIBUTE BY: hash (Postgres-XL rule), hash-first-column, replication or roundrobin")
+	usersFile := fs.String("users-file", "", "file of name:password or name:SCRAM-SHA-256$... lines; enables password authentication")
+	var users userFlags
+	fs.Var(&users, "user", "name:password of a user (repeatable); enables password authentication")
+	verbose := fs.Bool("v", false, "log to stderr")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	opts := cluster.Options{Dir: *dir, Nodes: *nodes, Port: *port, Shards: *shards, DefaultDistribution: *dist, Logger: log}
+	var err error
+	if opts.Users, err = loadUsers(*usersFile, users); err != nil {
+		fmt.Fprintf(stderr, "distgres: %v\n", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	c, err := cluster.Up(ctx, opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "distgres: %v\n", firstLine(err))
+		return 1
+	}
+	for i := range c.Nodes {
+		fmt.Fprintf(stdout, "data node %s: %s\n", c.Names[i], c.NodeURL(i))
+	}
+	fmt.Fprintf(stdout, "coordinator: %s\n", c.ClientURL)
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "stopping")
+	sctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := c.Close(sctx); err != nil {
+		fmt.Fprintf(stderr, "distgres: %v\n", firstLine(err))
+		return 1
+	}
+	return 0
+}
+
+func loadUsers(file string, flags []string) (*auth.Users, error) {
+	if file != "" && len(flags) > 0 {
+		return nil, fmt.Errorf("use either --users-file or --user, not both")
+	}
+	if file != "" {
+		return auth.ParseUsersFile(file)
+	}
+	if len(flags) == 0 {
+		return nil, nil
+	}
+	m := map[string]string{}
+	for _, f := range flags {
+		name, secret, ok := strings.Cut(f, ":")
+		if !ok {
+			return nil, fmt.Errorf("--user %q: want name:password", f)
+		}
+		m[name] = secret
+	}
+	return auth.NewUsers(m)
+}
+
+func firstLine(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}

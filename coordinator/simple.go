@@ -1,0 +1,111 @@
+package coordinator
+
+import (
+	"context"
+
+	"github.com/distgres/distgres/executor"
+	"github.com/distgres/distgres/planner"
+	"github.com/jackc/pgproto3/v2"
+)
+
+// simpleQuery runs every statement of a Query message in turn, stopping at
+// the first error.
+func (ss *session) simpleQuery(ctx context.Context, query string) {
+	stmts, err := parseQuery(query)
+	if err != nil {
+		ss.sendError(err, 0)
+		return
+	}
+	if len(stmts) == 0 {
+		ss.w.send(&pgproto3.EmptyQueryResponse{})
+		return
+	}
+	for i := range stmts {
+		st := &stmts[i]
+		if !ss.runStatement(ctx, st) {
+			return
+		}
+	}
+}
+
+// runStatement runs one statement of a simple query and reports whether
+// the next may run.
+func (ss *session) runStatement(ctx context.Context, st *parsedStatement) bool {
+	ctx, done := ss.statementContext(ctx)
+	defer done()
+	if ss.failed && !allowedInFailedTx(st.node) {
+		ss.sendError(inFailedTx(), 0)
+		return false
+	}
+	tag, handled, err := ss.utility(ctx, st)
+	if err != nil {
+		ss.sendError(canceledOr(ctx, err), st.offset)
+		return false
+	}
+	if handled {
+		ss.w.send(&pgproto3.CommandComplete{CommandTag: []byte(tag)})
+		return true
+	}
+	p, ok := ss.showStmt(st)
+	if !ok {
+		if p, err = ss.plan(ctx, st, nil); err != nil {
+			ss.sendError(canceledOr(ctx, err), st.offset)
+			return false
+		}
+	}
+	if p.Kind == planner.KindDDL {
+		tag, err := ss.runDDL(ctx, p.DDL)
+		if err != nil {
+			ss.sendError(canceledOr(ctx, err), st.offset)
+			return false
+		}
+		ss.w.send(&pgproto3.CommandComplete{CommandTag: []byte(tag)})
+		return true
+	}
+	rt := ss.runtime(nil)
+	rows, err := p.Root.Open(ctx, rt, executor.Params{OIDs: p.ParamOIDs})
+	if err != nil {
+		ss.sendError(canceledOr(ctx, err), st.offset)
+		return false
+	}
+	if p.Columns != nil {
+		ss.w.send(rowDescription(p.Columns, rt.ResultFormat))
+	}
+	tag, err = ss.stream(rows, 0)
+	if err != nil {
+		ss.sendError(canceledOr(ctx, err), st.offset)
+		return false
+	}
+	ss.w.send(&pgproto3.CommandComplete{CommandTag: []byte(tag)})
+	return true
+}
+
+// stream sends up to max rows (0: all) and closes the rows when they end.
+// It returns the command tag, or "" when max rows were sent and more
+// remain.
+func (ss *session) stream(rows executor.Rows, max uint32) (string, error) {
+	var n uint32
+	for {
+		if max > 0 && n == max {
+			return "", nil
+		}
+		if !rows.Next() {
+			break
+		}
+		ss.w.dataRow(rows.Values())
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return "", err
+	}
+	return rows.Close()
+}
+
+// canceledOr reports a cancelled statement as such.
+func canceledOr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return cancelErr()
+	}
+	return err
+}

@@ -1,0 +1,111 @@
+package coordinator
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/distgres/distgres/executor"
+	"github.com/distgres/distgres/pgerr"
+	"github.com/jackc/pgproto3/v2"
+)
+
+// limitedReader is a pgproto3 ChunkReader that refuses oversized messages
+// before allocating for them.
+type limitedReader struct {
+	cr  pgproto3.ChunkReader
+	max int
+}
+
+var errMessageTooLarge = errors.New("message too large")
+
+func (l *limitedReader) Next(n int) ([]byte, error) {
+	if n > l.max {
+		return nil, fmt.Errorf("%w: %d bytes (limit %d)", errMessageTooLarge, n, l.max)
+	}
+	return l.cr.Next(n)
+}
+
+// writer buffers everything sent to the client; it is flushed once per
+// ReadyForQuery (and on Flush, and before waiting for client input).
+type writer struct {
+	w   *bufio.Writer
+	buf []byte
+	err error
+}
+
+func (w *writer) send(msg pgproto3.BackendMessage) {
+	if w.err != nil {
+		return
+	}
+	var err error
+	w.buf, err = msg.Encode(w.buf[:0])
+	if err != nil {
+		w.err = err
+		return
+	}
+	_, w.err = w.w.Write(w.buf)
+}
+
+// dataRow writes a DataRow without building a message value.
+func (w *writer) dataRow(vals [][]byte) {
+	if w.err != nil {
+		return
+	}
+	size := 4 + 2
+	for _, v := range vals {
+		size += 4 + len(v)
+	}
+	var hdr [7]byte
+	hdr[0] = 'D'
+	binary.BigEndian.PutUint32(hdr[1:5], uint32(size))
+	binary.BigEndian.PutUint16(hdr[5:7], uint16(len(vals)))
+	w.w.Write(hdr[:])
+	var l [4]byte
+	for _, v := range vals {
+		if v == nil {
+			binary.BigEndian.PutUint32(l[:], 0xFFFFFFFF)
+			w.w.Write(l[:])
+			continue
+		}
+		binary.BigEndian.PutUint32(l[:], uint32(len(v)))
+		w.w.Write(l[:])
+		_, w.err = w.w.Write(v)
+	}
+}
+
+func (w *writer) flush() error {
+	if w.err != nil {
+		return w.err
+	}
+	w.err = w.w.Flush()
+	return w.err
+}
+
+// errorResponse turns an error into the message a client gets.
+func errorResponse(err error, positionOffset int32) *pgproto3.ErrorResponse {
+	f := pgerr.FieldsOf(err)
+	pos := f.Position
+	if pos > 0 {
+		pos += positionOffset
+	}
+	return &pgproto3.ErrorResponse{
+		Severity: f.Severity, SeverityUnlocalized: f.Severity, Code: f.Code, Message: f.Message,
+		Detail: f.Detail, Hint: f.Hint, Position: pos, Where: f.Where, SchemaName: f.SchemaName,
+		TableName: f.TableName, ColumnName: f.ColumnName, DataTypeName: f.DataTypeName,
+		ConstraintName: f.ConstraintName, InternalPosition: f.InternalPosition, InternalQuery: f.InternalQuery,
+	}
+}
+
+// rowDescription describes columns with the given result formats.
+func rowDescription(cols []executor.Column, format func(int) int16) *pgproto3.RowDescription {
+	fields := make([]pgproto3.FieldDescription, len(cols))
+	for i, c := range cols {
+		fields[i] = pgproto3.FieldDescription{
+			Name: []byte(c.Name), TableOID: c.TableOID, TableAttributeNumber: c.TableAttr,
+			DataTypeOID: c.TypeOID, DataTypeSize: c.TypeSize, TypeModifier: c.TypeModifier, Format: format(i),
+		}
+	}
+	return &pgproto3.RowDescription{Fields: fields}
+}

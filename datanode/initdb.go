@@ -1,0 +1,135 @@
+package datanode
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+)
+
+// InitOptions tunes InitDB.
+type InitOptions struct {
+	// NoSync passes --no-sync to initdb: faster, but the new files are not
+	// flushed to disk. Meant for tests; leave false for real clusters.
+	NoSync bool
+
+	// Fast turns off durability in postgresql.conf (fsync,
+	// synchronous_commit and full_page_writes). Meant for tests only: a
+	// crash of the machine can corrupt such a cluster.
+	Fast bool
+
+	// Logger receives progress messages; nil discards them.
+	Logger *slog.Logger
+}
+
+// initDBOutputLines is how many trailing lines of initdb output an error
+// includes.
+const initDBOutputLines = 15
+
+// baseSettings are appended to postgresql.conf of every data node.
+// unix_socket_directories is empty so servers are reachable over TCP only,
+// which avoids Unix socket path length limits.
+const baseSettings = `
+# Settings added by distgres.
+listen_addresses = '127.0.0.1'
+unix_socket_directories = ''
+max_connections = 200
+shared_buffers = 128MB
+max_prepared_transactions = 64
+wal_level = logical
+max_wal_senders = 10
+max_replication_slots = 10
+`
+
+// fastSettings are appended after baseSettings when InitOptions.Fast is set.
+const fastSettings = `fsync = off
+synchronous_commit = off
+full_page_writes = off
+`
+
+// InitDB creates a new PostgreSQL data directory at dir with initdb (trust
+// authentication, superuser "postgres", UTF8, locale C) and appends the
+// settings distgres needs to its postgresql.conf.
+//
+// dir must not exist or be empty. Missing parent directories are created
+// with mode 0755. When running as root, dir is owned by, and initdb runs as,
+// the OS user "postgres", and every parent of dir must be traversable by that
+// user; otherwise InitDB fails before running initdb.
+func InitDB(ctx context.Context, bin Binaries, dir string, opts InitOptions) error {
+	logger := loggerOrDiscard(opts.Logger)
+	acct, err := serverAccount()
+	if err != nil {
+		return err
+	}
+	dir, err = prepareDataDir(dir, acct)
+	if err != nil {
+		return fmt.Errorf("initdb: %w", err)
+	}
+
+	args := []string{
+		"-D", dir,
+		"-A", "trust",
+		"-U", "postgres",
+		"--encoding=UTF8",
+		"--locale=C",
+	}
+	if opts.NoSync {
+		args = append(args, "--no-sync")
+	}
+	cmd := exec.CommandContext(ctx, bin.Path("initdb"), args...)
+	cmd.Dir = "/" // the current directory may be unreadable by the postgres user
+	cmd.WaitDelay = 5 * time.Second
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	acct.apply(cmd, false)
+
+	start := time.Now()
+	logger.Debug("running initdb", "dir", dir, "bin", bin.Dir)
+	if err := cmd.Run(); err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			err = ctxErr
+		}
+		return fmt.Errorf("initdb %s: %w; output:\n%s", dir, err, lastLines(out.String(), initDBOutputLines))
+	}
+
+	if err := appendSettings(dir, opts.Fast); err != nil {
+		return fmt.Errorf("initdb %s: %w", dir, err)
+	}
+	logger.Info("initialized data directory", "dir", dir, "elapsed", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// appendSettings adds our settings to dir/postgresql.conf. Later lines in
+// postgresql.conf override earlier ones, so appending is enough.
+func appendSettings(dir string, fast bool) error {
+	settings := baseSettings
+	if fast {
+		settings += fastSettings
+	}
+	path := filepath.Join(dir, "postgresql.conf")
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return fmt.Errorf("appending settings: %w", err)
+	}
+	if _, err := f.WriteString(settings); err != nil {
+		f.Close()
+		return fmt.Errorf("appending settings to %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("appending settings to %s: %w", path, err)
+	}
+	return nil
+}
+
+// loggerOrDiscard returns l, or a logger that drops everything if l is nil.
+func loggerOrDiscard(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
+}

@@ -1,0 +1,108 @@
+package executor
+
+import (
+	"container/heap"
+	"context"
+	"fmt"
+)
+
+// MergeSort merges the sorted streams of its Gather's targets into one
+// sorted stream (a k-way heap merge). Rows are not copied: a row stays in
+// its stream's buffer until it has been passed on.
+type MergeSort struct {
+	Input *Gather
+	Keys  []SortKey
+}
+
+var _ Operator = (*MergeSort)(nil)
+
+func (m *MergeSort) Open(ctx context.Context, rt *Runtime, params Params) (Rows, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	streams, err := m.Input.openStreams(ctx, rt, params)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	r := &mergeRows{streams: streams, keys: m.Keys, last: -1, cancel: cancel}
+	for i, s := range streams {
+		if s.Next() {
+			r.h = append(r.h, i)
+		} else if err := s.Err(); err != nil {
+			r.err = err
+			break
+		}
+	}
+	r.heapify()
+	return r, nil
+}
+
+func (m *MergeSort) Columns() []Column { return m.Input.Columns() }
+
+func (m *MergeSort) Explain() Description {
+	d := Description{Operator: "Merge Sort", Inputs: []Description{m.Input.Explain()}}
+	for _, k := range m.Keys {
+		d.Detail = append(d.Detail, fmt.Sprintf("key: column %d desc=%v nulls_first=%v", k.Col+1, k.Desc, k.NullsFirst))
+	}
+	return d
+}
+
+type mergeRows struct {
+	streams []*nodeStream
+	keys    []SortKey
+	h       []int // heap of stream indexes whose current row is pending
+	last    int   // stream whose row was returned last
+	err     error
+	cancel  context.CancelFunc
+}
+
+func (r *mergeRows) Len() int { return len(r.h) }
+func (r *mergeRows) Less(i, j int) bool {
+	c := compareRows(r.keys, r.streams[r.h[i]].Values(), r.streams[r.h[j]].Values())
+	if c == 0 {
+		return r.h[i] < r.h[j]
+	}
+	return c < 0
+}
+func (r *mergeRows) Swap(i, j int) { r.h[i], r.h[j] = r.h[j], r.h[i] }
+func (r *mergeRows) Push(x any)    { r.h = append(r.h, x.(int)) }
+func (r *mergeRows) Pop() any {
+	x := r.h[len(r.h)-1]
+	r.h = r.h[:len(r.h)-1]
+	return x
+}
+
+func (r *mergeRows) heapify() { heap.Init(r) }
+
+func (r *mergeRows) Next() bool {
+	if r.err != nil {
+		return false
+	}
+	if r.last >= 0 {
+		s := r.streams[r.last]
+		if s.Next() {
+			heap.Push(r, r.last)
+		} else if err := s.Err(); err != nil {
+			r.err = err
+			return false
+		}
+		r.last = -1
+	}
+	if len(r.h) == 0 {
+		return false
+	}
+	r.last = heap.Pop(r).(int)
+	return true
+}
+
+func (r *mergeRows) Values() [][]byte { return r.streams[r.last].Values() }
+
+func (r *mergeRows) Err() error { return r.err }
+
+func (r *mergeRows) Close() (string, error) {
+	if r.err != nil {
+		r.cancel()
+	}
+	defer r.cancel()
+	tag, err := closeStreams(r.streams, r.err, "")
+	return tag, err
+}

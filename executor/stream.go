@@ -1,0 +1,162 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// nodeStream is the rows of the statements of one Target, read from one
+// connection. For several statements it walks their results in order.
+type nodeStream struct {
+	conn   Conn
+	single *pgconn.ResultReader
+	multi  *pgconn.MultiResultReader
+	cur    *pgconn.ResultReader
+	rows   int64
+	verb   string
+	err    error
+	done   bool
+}
+
+// startTarget sends the target's statements and returns their stream
+// without waiting for results, so that several nodes work in parallel.
+func startTarget(ctx context.Context, rt *Runtime, t Target, params Params, resultFormats []int16) (*nodeStream, error) {
+	conn, err := rt.Conns.Acquire(ctx, t.Node, t.Database)
+	if err != nil {
+		return nil, err
+	}
+	pc := conn.PgConn()
+	s := &nodeStream{conn: conn}
+	if len(t.SQL) == 1 {
+		s.single = pc.ExecParams(ctx, t.SQL[0], params.Values, params.OIDs, params.Formats, resultFormats)
+		s.cur = s.single
+		return s, nil
+	}
+	batch := &pgconn.Batch{}
+	for _, sql := range t.SQL {
+		batch.ExecParams(sql, params.Values, params.OIDs, params.Formats, resultFormats)
+	}
+	s.multi = pc.ExecBatch(ctx, batch)
+	return s, nil
+}
+
+func (s *nodeStream) Next() bool {
+	if s.done {
+		return false
+	}
+	for {
+		if s.cur == nil {
+			if s.multi == nil || !s.multi.NextResult() {
+				s.finish()
+				return false
+			}
+			s.cur = s.multi.ResultReader()
+		}
+		if s.cur.NextRow() {
+			return true
+		}
+		tag, err := s.cur.Close()
+		if err != nil {
+			s.err = err
+			s.finish()
+			return false
+		}
+		s.addTag(tag)
+		s.cur = nil
+		if s.multi == nil {
+			s.finish()
+			return false
+		}
+	}
+}
+
+func (s *nodeStream) addTag(tag pgconn.CommandTag) {
+	s.rows += tag.RowsAffected()
+	if s.verb == "" {
+		s.verb = tagVerb(tag.String())
+	}
+}
+
+func (s *nodeStream) finish() {
+	if s.done {
+		return
+	}
+	s.done = true
+	if s.multi != nil {
+		if err := s.multi.Close(); err != nil && s.err == nil {
+			s.err = err
+		}
+	}
+}
+
+func (s *nodeStream) Values() [][]byte { return s.cur.Values() }
+
+func (s *nodeStream) Err() error { return s.err }
+
+// Close stops reading (discarding what remains), returns the connection and
+// reports the first error.
+func (s *nodeStream) Close() (string, error) {
+	if s.conn == nil {
+		return s.tag(), s.err
+	}
+	if !s.done {
+		if s.cur != nil {
+			tag, err := s.cur.Close()
+			if err != nil && s.err == nil {
+				s.err = err
+			} else if err == nil {
+				s.addTag(tag)
+			}
+			s.cur = nil
+		}
+		if s.multi != nil {
+			for s.multi.NextResult() {
+				tag, err := s.multi.ResultReader().Close()
+				if err != nil && s.err == nil {
+					s.err = err
+				} else if err == nil {
+					s.addTag(tag)
+				}
+			}
+		}
+		s.finish()
+	}
+	broken := s.err != nil && !isServerError(s.err)
+	s.conn.Release(broken || s.conn.PgConn().IsClosed())
+	s.conn = nil
+	return s.tag(), s.err
+}
+
+func (s *nodeStream) tag() string {
+	return formatTag(s.verb, s.rows)
+}
+
+func isServerError(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code != "57014"
+}
+
+// tagVerb returns the command of a tag ("INSERT", "SELECT", "UPDATE"...).
+func tagVerb(tag string) string {
+	for i := 0; i < len(tag); i++ {
+		if tag[i] == ' ' {
+			return tag[:i]
+		}
+	}
+	return tag
+}
+
+// formatTag builds a command tag with a row count.
+func formatTag(verb string, rows int64) string {
+	switch verb {
+	case "INSERT":
+		return fmt.Sprintf("INSERT 0 %d", rows)
+	case "SELECT", "UPDATE", "DELETE", "MERGE", "FETCH", "MOVE", "COPY":
+		return fmt.Sprintf("%s %d", verb, rows)
+	default:
+		return verb
+	}
+}

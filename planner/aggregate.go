@@ -1,0 +1,209 @@
+package planner
+
+import (
+	"context"
+
+	"github.com/distgres/distgres/executor"
+	"github.com/distgres/distgres/pgerr"
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+)
+
+const hintGroupByDist = "Group by the distribution column, or fix it to one value, to run the whole aggregation on the data nodes."
+
+// Type OIDs the aggregate split cares about.
+const (
+	oidInt8    = 20
+	oidFloat4  = 700
+	oidFloat8  = 701
+	oidNumeric = 1700
+)
+
+// planTwoPhaseAggregate splits an aggregation into partial aggregates on
+// each node (grouped by the GROUP BY expressions) and a combine step on the
+// coordinator.
+func planTwoPhaseAggregate(ctx context.Context, env *Env, st *Statement, sel *pg_query.SelectStmt, desc *Description) (executor.Operator, error) {
+	switch {
+	case len(sel.DistinctClause) > 0:
+		return nil, pgerr.Unsupported(hintGroupByDist, "SELECT DISTINCT with aggregates over many shards is not supported yet")
+	case sel.HavingClause != nil:
+		return nil, pgerr.Unsupported(hintGroupByDist, "HAVING over many shards is not supported yet")
+	case sel.LimitOption == pg_query.LimitOption_LIMIT_OPTION_WITH_TIES:
+		return nil, pgerr.Unsupported("Use LIMIT without WITH TIES.", "FETCH ... WITH TIES over many shards is not supported yet")
+	}
+	groups, err := groupExprs(sel)
+	if err != nil {
+		return nil, err
+	}
+	w := &pg_query.SelectStmt{
+		FromClause:  sel.FromClause,
+		WhereClause: sel.WhereClause,
+		WithClause:  sel.WithClause,
+	}
+	for _, g := range groups {
+		w.TargetList = append(w.TargetList, pg_query.MakeResTargetNodeWithVal(clone(g), -1))
+		w.GroupClause = append(w.GroupClause, clone(g))
+	}
+	var aggs []executor.Agg
+	var outputs []executor.OutputCol
+	for i, t := range sel.TargetList {
+		v := t.GetResTarget().GetVal()
+		typ := desc.Columns[i].TypeOID
+		if fc, ok := aggregateCall(v); ok {
+			ag, partials, err := splitAggregate(fc, typ)
+			if err != nil {
+				return nil, err
+			}
+			ag.Col = len(w.TargetList)
+			for _, p := range partials {
+				w.TargetList = append(w.TargetList, pg_query.MakeResTargetNodeWithVal(p, -1))
+			}
+			outputs = append(outputs, executor.OutputCol{Group: -1, Agg: len(aggs)})
+			aggs = append(aggs, ag)
+			continue
+		}
+		g := matchGroup(groups, v)
+		if g < 0 {
+			return nil, pgerr.Unsupported(hintGroupByDist, "select-list entries over many shards must be aggregates or GROUP BY expressions")
+		}
+		outputs = append(outputs, executor.OutputCol{Group: g})
+	}
+	keys, _, err := sortKeys(sel, desc, nil)
+	if err != nil {
+		return nil, err
+	}
+	for i := range keys {
+		keys[i].TypeOID = desc.Columns[keys[i].Col].TypeOID
+		if !executor.Comparable(keys[i].TypeOID) {
+			return nil, pgerr.Unsupported(hintGroupByDist, "ORDER BY a value of type %d over many shards is not supported yet", keys[i].TypeOID)
+		}
+	}
+	limit, offset, err := limitCounts(sel)
+	if err != nil {
+		return nil, err
+	}
+	sql, err := deparse(&pg_query.Node{Node: &pg_query.Node_SelectStmt{SelectStmt: w}})
+	if err != nil {
+		return nil, err
+	}
+	targets, err := nodeTargets(env, sql)
+	if err != nil {
+		return nil, err
+	}
+	groupCols := make([]int, len(groups))
+	for i := range groups {
+		groupCols[i] = i
+	}
+	var root executor.Operator = &executor.Aggregate{
+		Input:     &executor.Gather{Targets: targets, Text: true},
+		GroupCols: groupCols,
+		Aggs:      aggs,
+		Output:    outputs,
+		Cols:      desc.Columns,
+		Sort:      keys,
+	}
+	if limit.Set || offset.Set {
+		root = &executor.Limit{Input: root, Limit: limit, Offset: offset}
+	}
+	return &executor.Convert{Input: root}, nil
+}
+
+// groupExprs returns the GROUP BY expressions, with positions replaced by
+// the select-list entries they name.
+func groupExprs(sel *pg_query.SelectStmt) ([]*pg_query.Node, error) {
+	var out []*pg_query.Node
+	for _, g := range sel.GroupClause {
+		switch {
+		case g.GetGroupingSet() != nil:
+			return nil, pgerr.Unsupported(hintGroupByDist, "GROUPING SETS, ROLLUP and CUBE over many shards are not supported yet")
+		}
+		if pos, ok := intConst(g); ok {
+			if pos < 1 || int(pos) > len(sel.TargetList) || hasStar(sel) {
+				return nil, pgerr.Unsupported(hintGroupByDist, "GROUP BY position %d over many shards is not supported", pos)
+			}
+			g = sel.TargetList[pos-1].GetResTarget().GetVal()
+		} else if name := columnName(g); name != "" && len(g.GetColumnRef().Fields) == 1 {
+			for _, t := range sel.TargetList {
+				rt := t.GetResTarget()
+				if rt.Name == name && columnName(rt.Val) != name {
+					return nil, pgerr.Unsupported("Group by the expression instead of its alias.", "GROUP BY an output column alias over many shards is not supported yet")
+				}
+			}
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+// matchGroup finds the GROUP BY expression equal to v.
+func matchGroup(groups []*pg_query.Node, v *pg_query.Node) int {
+	for i, g := range groups {
+		if exprEqual(g, v) {
+			return i
+		}
+	}
+	if name := columnName(v); name != "" {
+		for i, g := range groups {
+			if columnName(g) == name {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// splitAggregate returns the combine step and the partial aggregates the
+// nodes compute for one aggregate call with final type typ.
+func splitAggregate(fc *pg_query.FuncCall, typ uint32) (executor.Agg, []*pg_query.Node, error) {
+	name, _ := funcName(fc)
+	if fc.AggDistinct || len(fc.AggOrder) > 0 || fc.AggWithinGroup || fc.FuncVariadic {
+		return executor.Agg{}, nil, pgerr.Unsupported(hintGroupByDist, "%s(DISTINCT or ORDER BY ...) over many shards is not supported yet", name)
+	}
+	self := &pg_query.Node{Node: &pg_query.Node_FuncCall{FuncCall: clone(fc)}}
+	switch name {
+	case "count":
+		return executor.Agg{Kind: executor.AggCount, Type: typ}, []*pg_query.Node{self}, nil
+	case "sum":
+		switch typ {
+		case oidInt8, oidNumeric, oidFloat4, oidFloat8:
+			return executor.Agg{Kind: executor.AggSum, Type: typ}, []*pg_query.Node{self}, nil
+		}
+		return executor.Agg{}, nil, pgerr.Unsupported(hintGroupByDist, "sum of type %d over many shards is not supported yet", typ)
+	case "min", "max":
+		if !executor.Comparable(typ) {
+			return executor.Agg{}, nil, pgerr.Unsupported(hintGroupByDist, "%s of type %d over many shards is not supported yet", name, typ)
+		}
+		kind := executor.AggMin
+		if name == "max" {
+			kind = executor.AggMax
+		}
+		return executor.Agg{Kind: kind, Type: typ}, []*pg_query.Node{self}, nil
+	case "avg":
+		var cast string
+		switch typ {
+		case oidNumeric:
+			cast = "numeric"
+		case oidFloat8:
+			cast = "float8"
+		default:
+			return executor.Agg{}, nil, pgerr.Unsupported(hintGroupByDist, "avg of type %d over many shards is not supported yet", typ)
+		}
+		if len(fc.Args) != 1 {
+			return executor.Agg{}, nil, pgerr.New(pgerr.SyntaxError, "avg takes one argument")
+		}
+		arg := &pg_query.Node{Node: &pg_query.Node_TypeCast{TypeCast: &pg_query.TypeCast{
+			Arg:      clone(fc.Args[0]),
+			TypeName: &pg_query.TypeName{Names: []*pg_query.Node{pg_query.MakeStrNode("pg_catalog"), pg_query.MakeStrNode(cast)}, Typemod: -1},
+		}}}
+		sum := &pg_query.FuncCall{Funcname: []*pg_query.Node{pg_query.MakeStrNode("sum")}, Args: []*pg_query.Node{arg}, Location: -1}
+		cnt := &pg_query.FuncCall{Funcname: []*pg_query.Node{pg_query.MakeStrNode("count")}, Args: []*pg_query.Node{clone(fc.Args[0])}, Location: -1}
+		if fc.AggFilter != nil {
+			sum.AggFilter = clone(fc.AggFilter)
+			cnt.AggFilter = clone(fc.AggFilter)
+		}
+		return executor.Agg{Kind: executor.AggAvg, Type: typ}, []*pg_query.Node{
+			{Node: &pg_query.Node_FuncCall{FuncCall: sum}},
+			{Node: &pg_query.Node_FuncCall{FuncCall: cnt}},
+		}, nil
+	}
+	return executor.Agg{}, nil, pgerr.Unsupported(hintGroupByDist, "aggregate %s over many shards is not supported yet", name)
+}

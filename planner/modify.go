@@ -1,0 +1,75 @@
+package planner
+
+import (
+	"context"
+
+	"github.com/distgres/distgres/catalog"
+	"github.com/distgres/distgres/executor"
+	"github.com/distgres/distgres/pgerr"
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+)
+
+// planModify plans UPDATE and DELETE: routed to one shard when the WHERE
+// clause fixes the distribution column, otherwise run on every shard.
+func planModify(ctx context.Context, env *Env, st *Statement, rel *pg_query.RangeVar, where *pg_query.Node, set []*pg_query.Node) (*Plan, error) {
+	t := resolve(env, rel)
+	if t == nil {
+		if len(catalogRefs(env, st.Node)) > 0 {
+			return nil, pgerr.Unsupported("", "modifying a local table using distributed tables is not supported")
+		}
+		return planShell(ctx, env, st, true)
+	}
+	shape, err := classify(env, st.Node)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range set {
+		if n.GetResTarget().GetName() == t.DistColumn && t.DistColumn != "" {
+			return nil, pgerr.Unsupported("Delete the row and insert it with the new value.", "modifying the distribution column %q is not supported", t.DistColumn)
+		}
+	}
+	desc, err := env.Shell.Describe(ctx, st.SQL, st.ParamOIDs)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Kind: KindQuery, ParamOIDs: desc.ParamOIDs, Columns: desc.Columns}
+	if t.Method == catalog.MethodReplication {
+		p.Root, err = replicatedPlan(env, st.SQL, shape, desc.Columns)
+		return p, err
+	}
+	if shape.dist != t {
+		return nil, pgerr.Unsupported(hintJoins, "modifying a distributed table using another distributed table is not supported yet")
+	}
+	if k, ok := findKey(where, t, rel, desc.ParamOIDs); ok {
+		p.Root, err = routerPlan(env, st.SQL, shape, k, desc.Columns)
+		return p, err
+	}
+	perShard, err := routerTargets(env, st.SQL, shape)
+	if err != nil {
+		return nil, err
+	}
+	p.Root = &executor.Gather{Targets: groupByNode(perShard), Cols: desc.Columns}
+	return p, nil
+}
+
+// groupByNode merges single-statement targets on the same node and
+// database into one target, run as one implicit transaction there.
+func groupByNode(ts []executor.Target) []executor.Target {
+	type k struct {
+		id catalog.NodeID
+		db string
+	}
+	idx := map[k]int{}
+	var out []executor.Target
+	for _, t := range ts {
+		key := k{t.Node.ID, t.Database}
+		i, ok := idx[key]
+		if !ok {
+			i = len(out)
+			idx[key] = i
+			out = append(out, executor.Target{Node: t.Node, Database: t.Database})
+		}
+		out[i].SQL = append(out[i].SQL, t.SQL...)
+	}
+	return out
+}

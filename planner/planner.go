@@ -1,0 +1,180 @@
+package planner
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/distgres/distgres/catalog"
+	"github.com/distgres/distgres/executor"
+	"github.com/distgres/distgres/pgerr"
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+)
+
+// Build plans one statement.
+func Build(ctx context.Context, env *Env, st *Statement) (*Plan, error) {
+	p, err := plan(ctx, env, st)
+	if err != nil {
+		return nil, err
+	}
+	p.CatalogVersion = env.Catalog.Version()
+	return p, nil
+}
+
+func plan(ctx context.Context, env *Env, st *Statement) (*Plan, error) {
+	switch n := st.Node.Node.(type) {
+	case *pg_query.Node_SelectStmt:
+		return planSelect(ctx, env, st, n.SelectStmt)
+	case *pg_query.Node_InsertStmt:
+		return planInsert(ctx, env, st, n.InsertStmt)
+	case *pg_query.Node_UpdateStmt:
+		return planModify(ctx, env, st, n.UpdateStmt.Relation, n.UpdateStmt.WhereClause, n.UpdateStmt.TargetList)
+	case *pg_query.Node_DeleteStmt:
+		return planModify(ctx, env, st, n.DeleteStmt.Relation, n.DeleteStmt.WhereClause, nil)
+	case *pg_query.Node_CreateStmt:
+		return planCreateTable(ctx, env, st, n.CreateStmt)
+	case *pg_query.Node_DropStmt:
+		return planDrop(ctx, env, st, n.DropStmt)
+	case *pg_query.Node_TruncateStmt:
+		return planTruncate(env, st, n.TruncateStmt)
+	case *pg_query.Node_IndexStmt:
+		return planCreateIndex(env, st, n.IndexStmt)
+	case *pg_query.Node_AlterTableStmt:
+		return planAlterTable(ctx, env, st, n.AlterTableStmt)
+	case *pg_query.Node_RenameStmt:
+		return planRename(env, st, n.RenameStmt)
+	case *pg_query.Node_ExplainStmt:
+		return planExplain(ctx, env, st, n.ExplainStmt)
+	case *pg_query.Node_CreatedbStmt, *pg_query.Node_DropdbStmt:
+		return nil, pgerr.Unsupported("", "CREATE DATABASE and DROP DATABASE are not supported through the coordinator yet")
+	case *pg_query.Node_CopyStmt:
+		return nil, pgerr.Unsupported("load rows with INSERT for now", "COPY is not supported yet")
+	case *pg_query.Node_CreateTableAsStmt, *pg_query.Node_ViewStmt, *pg_query.Node_CreateTrigStmt,
+		*pg_query.Node_RuleStmt, *pg_query.Node_CreatePolicyStmt, *pg_query.Node_CreateStatsStmt,
+		*pg_query.Node_RefreshMatViewStmt:
+		if refs := catalogRefs(env, st.Node); len(refs) > 0 || isTableAs(st.Node) {
+			return nil, pgerr.Unsupported("", "%s is not supported on distributed tables yet", statementName(st.Node))
+		}
+		return planBroadcast(env, st)
+	default:
+		if refs := catalogRefs(env, st.Node); len(refs) > 0 {
+			return nil, pgerr.Unsupported("", "%s on distributed tables is not supported yet", statementName(st.Node))
+		}
+		return planBroadcast(env, st)
+	}
+}
+
+func isTableAs(n *pg_query.Node) bool {
+	_, ok := n.Node.(*pg_query.Node_CreateTableAsStmt)
+	return ok
+}
+
+// statementName is a human name of the statement kind for messages.
+func statementName(n *pg_query.Node) string {
+	name := fmt.Sprintf("%T", n.Node)
+	const prefix = "*pg_query.Node_"
+	if len(name) > len(prefix) {
+		name = name[len(prefix):]
+	}
+	return name
+}
+
+// tableRef is a table reference resolved against the catalog.
+type tableRef struct {
+	rv    *pg_query.RangeVar
+	table *catalog.Table // nil: not a distgres table (pg_catalog etc.)
+}
+
+// resolve looks a RangeVar up in the catalog, with the default search path.
+func resolve(env *Env, rv *pg_query.RangeVar) *catalog.Table {
+	if rv.Schemaname != "" {
+		t, _ := env.Catalog.Table(rv.Schemaname, rv.Relname)
+		return t
+	}
+	if rv.Relpersistence == "t" {
+		return nil
+	}
+	t, _ := env.Catalog.Table("public", rv.Relname)
+	return t
+}
+
+// resolveAll resolves every table reference of a statement.
+func resolveAll(env *Env, n *pg_query.Node) []tableRef {
+	var refs []tableRef
+	for _, rv := range rangeVars(n) {
+		refs = append(refs, tableRef{rv: rv, table: resolve(env, rv)})
+	}
+	return refs
+}
+
+// catalogRefs returns the references to distgres tables.
+func catalogRefs(env *Env, n *pg_query.Node) []tableRef {
+	var out []tableRef
+	for _, r := range resolveAll(env, n) {
+		if r.table != nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// shellNode is the node whose shell database answers statements that touch
+// no distributed table.
+func shellNode(env *Env) (catalog.Node, error) {
+	nodes := env.Catalog.ActiveNodes()
+	if len(nodes) == 0 {
+		return catalog.Node{}, pgerr.New(pgerr.CannotConnectNow, "no data nodes are available").WithHint("Add a data node with distgresctl node add.")
+	}
+	return nodes[0], nil
+}
+
+// planShell sends the statement unchanged to a shell database: queries on
+// no table, on pg_catalog and information_schema.
+func planShell(ctx context.Context, env *Env, st *Statement, describe bool) (*Plan, error) {
+	node, err := shellNode(env)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Kind: KindQuery, ParamOIDs: st.ParamOIDs}
+	if describe {
+		d, err := env.Shell.Describe(ctx, st.SQL, st.ParamOIDs)
+		if err != nil {
+			return nil, err
+		}
+		p.ParamOIDs, p.Columns = d.ParamOIDs, d.Columns
+	}
+	p.Root = &executor.Route{Targets: []executor.Target{{Node: node, Database: env.ShellDB, SQL: []string{st.SQL}}}, Cols: p.Columns}
+	return p, nil
+}
+
+// planBroadcast runs a utility statement on both databases of every node
+// (types, functions, schemas and the like must exist wherever tables do).
+func planBroadcast(env *Env, st *Statement) (*Plan, error) {
+	nodes := env.Catalog.ActiveNodes()
+	if len(nodes) == 0 {
+		return nil, pgerr.New(pgerr.CannotConnectNow, "no data nodes are available")
+	}
+	roleOnly := isRoleStatement(st.Node)
+	sql := st.SQL
+	return &Plan{Kind: KindDDL, DDL: &DDL{
+		Work: func(*catalog.Snapshot) ([]executor.Target, error) {
+			var ts []executor.Target
+			for _, n := range nodes {
+				ts = append(ts, executor.Target{Node: n, Database: env.ShellDB, SQL: []string{sql}})
+				if !roleOnly {
+					ts = append(ts, executor.Target{Node: n, Database: env.ShardDB, SQL: []string{sql}})
+				}
+			}
+			return ts, nil
+		},
+	}}, nil
+}
+
+// isRoleStatement: roles are per server, not per database.
+func isRoleStatement(n *pg_query.Node) bool {
+	switch n.Node.(type) {
+	case *pg_query.Node_CreateRoleStmt, *pg_query.Node_AlterRoleStmt, *pg_query.Node_DropRoleStmt,
+		*pg_query.Node_CreatedbStmt, *pg_query.Node_DropdbStmt, *pg_query.Node_AlterRoleSetStmt:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,308 @@
+package planner
+
+import (
+	"context"
+	"strings"
+
+	"github.com/distgres/distgres/catalog"
+	"github.com/distgres/distgres/executor"
+	"github.com/distgres/distgres/pgerr"
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+)
+
+const hintJoins = "Join distributed tables on their distribution columns with both fixed to one value, or use reference tables (DISTRIBUTE BY REPLICATION); general joins of distributed tables arrive with the distributed planner."
+
+// queryShape is the classification of a query's table references.
+type queryShape struct {
+	refs  []tableRef
+	dist  *catalog.Table     // the one distributed table, if any
+	distR *pg_query.RangeVar // its reference
+}
+
+// classify resolves the references and checks that distgres can run the
+// statement: only distgres tables (no catalog tables mixed in) and at most
+// one reference to a distributed table.
+func classify(env *Env, n *pg_query.Node) (*queryShape, error) {
+	s := &queryShape{refs: resolveAll(env, n)}
+	local := 0
+	for _, r := range s.refs {
+		switch {
+		case r.table == nil:
+			local++
+		case r.table.Method != catalog.MethodReplication:
+			if s.dist != nil {
+				return nil, pgerr.Unsupported(hintJoins, "queries that reference distributed tables more than once are not supported yet")
+			}
+			s.dist, s.distR = r.table, r.rv
+		}
+	}
+	if local > 0 && local < len(s.refs) {
+		return nil, pgerr.Unsupported("Query catalog tables and distributed tables in separate statements.", "queries that mix distributed tables with catalog or local tables are not supported")
+	}
+	return s, nil
+}
+
+// allLocal says the statement touches no distgres table.
+func (s *queryShape) allLocal() bool {
+	for _, r := range s.refs {
+		if r.table != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// shardNamer renders table references for one shard index (distributed
+// tables) on a given node (reference tables).
+func shardNamer(dist *catalog.Table, shardIdx int) func(rv *pg_query.RangeVar, t *catalog.Table) string {
+	return func(rv *pg_query.RangeVar, t *catalog.Table) string {
+		if t == dist {
+			return qualifiedShard(t, t.Shards[shardIdx])
+		}
+		return qualifiedShard(t, t.Shards[0])
+	}
+}
+
+// renderFor renders the template with a naming function over resolved
+// references.
+func renderFor(env *Env, tpl *template, name func(rv *pg_query.RangeVar, t *catalog.Table) string) string {
+	return tpl.render(func(rv *pg_query.RangeVar) (string, bool) {
+		return name(rv, resolve(env, rv)), true
+	})
+}
+
+// catalogRangeVars returns the RangeVars of distgres tables.
+func catalogRangeVars(refs []tableRef) []*pg_query.RangeVar {
+	var out []*pg_query.RangeVar
+	for _, r := range refs {
+		if r.table != nil {
+			out = append(out, r.rv)
+		}
+	}
+	return out
+}
+
+// routerTargets builds one target per shard of dist (or a single target
+// on the first node for queries on reference tables only).
+func routerTargets(env *Env, sql string, shape *queryShape) ([]executor.Target, error) {
+	tpl, err := newTemplate(sql, catalogRangeVars(shape.refs))
+	if err != nil {
+		return nil, err
+	}
+	if shape.dist == nil {
+		node, err := shellNode(env)
+		if err != nil {
+			return nil, err
+		}
+		return []executor.Target{{Node: node, Database: env.ShardDB, SQL: []string{renderFor(env, tpl, shardNamer(nil, 0))}}}, nil
+	}
+	targets := make([]executor.Target, len(shape.dist.Shards))
+	for i, sh := range shape.dist.Shards {
+		node, err := placementNode(env, sh)
+		if err != nil {
+			return nil, err
+		}
+		targets[i] = executor.Target{Node: node, Database: env.ShardDB, SQL: []string{renderFor(env, tpl, shardNamer(shape.dist, i))}}
+	}
+	return targets, nil
+}
+
+// placementNode is the node that serves a shard.
+func placementNode(env *Env, sh catalog.Shard) (catalog.Node, error) {
+	for _, id := range sh.Placements {
+		if n, ok := env.Catalog.Node(id); ok {
+			return n, nil
+		}
+	}
+	return catalog.Node{}, pgerr.New(pgerr.CannotConnectNow, "shard %d has no placement on a known node", sh.ID)
+}
+
+// routerPlan routes a statement to the shard its key selects: at plan
+// time for a constant, at execution time for a parameter.
+func routerPlan(env *Env, sql string, shape *queryShape, k key, cols []executor.Column) (executor.Operator, error) {
+	targets, err := routerTargets(env, sql, shape)
+	if err != nil {
+		return nil, err
+	}
+	if shape.dist == nil {
+		return &executor.Route{Targets: targets, Cols: cols}, nil
+	}
+	if k.param == 0 {
+		i, err := keyShard(shape.dist, k)
+		if err != nil {
+			return nil, err
+		}
+		return &executor.Route{Targets: targets[i : i+1], Cols: cols}, nil
+	}
+	return &executor.Route{Targets: targets, Chooser: &paramChooser{param: k.param, typ: k.valType, table: shape.dist}, Cols: cols}, nil
+}
+
+// nodeTargets renders sql once per node holding shards of dist, with the
+// distributed table replaced by the union of that node's shards.
+func nodeTargets(env *Env, sql string) ([]executor.Target, error) {
+	n, err := parseOne(sql)
+	if err != nil {
+		return nil, err
+	}
+	shape, err := classify(env, n)
+	if err != nil {
+		return nil, err
+	}
+	tpl, err := newTemplate(sql, catalogRangeVars(shape.refs))
+	if err != nil {
+		return nil, err
+	}
+	dist := shape.dist
+	byNode := map[catalog.NodeID][]catalog.Shard{}
+	var order []catalog.NodeID
+	for _, sh := range dist.Shards {
+		node, err := placementNode(env, sh)
+		if err != nil {
+			return nil, err
+		}
+		if byNode[node.ID] == nil {
+			order = append(order, node.ID)
+		}
+		byNode[node.ID] = append(byNode[node.ID], sh)
+	}
+	var targets []executor.Target
+	for _, id := range order {
+		shards := byNode[id]
+		node, _ := env.Catalog.Node(id)
+		text := tpl.render(func(rv *pg_query.RangeVar) (string, bool) {
+			t := resolve(env, rv)
+			if t != dist {
+				return qualifiedShard(t, t.Shards[0]), true
+			}
+			if len(shards) == 1 {
+				return qualifiedShard(t, shards[0]), true
+			}
+			var b strings.Builder
+			b.WriteString("(")
+			for i, sh := range shards {
+				if i > 0 {
+					b.WriteString(" UNION ALL ")
+				}
+				b.WriteString("SELECT * FROM ")
+				b.WriteString(qualifiedShard(t, sh))
+			}
+			b.WriteString(")")
+			return b.String(), true
+		})
+		targets = append(targets, executor.Target{Node: node, Database: env.ShardDB, SQL: []string{text}})
+	}
+	return targets, nil
+}
+
+func planSelect(ctx context.Context, env *Env, st *Statement, sel *pg_query.SelectStmt) (*Plan, error) {
+	shape, err := classify(env, st.Node)
+	if err != nil {
+		return nil, err
+	}
+	if shape.allLocal() {
+		return planShell(ctx, env, st, true)
+	}
+	desc, err := env.Shell.Describe(ctx, st.SQL, st.ParamOIDs)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Kind: KindQuery, ParamOIDs: desc.ParamOIDs, Columns: desc.Columns}
+	if shape.dist == nil {
+		p.Root, err = routerPlan(env, st.SQL, shape, key{}, desc.Columns)
+		return p, err
+	}
+	if inTopFrom(sel, shape.distR) {
+		if k, ok := findKey(sel.WhereClause, shape.dist, shape.distR, desc.ParamOIDs); ok {
+			p.Root, err = routerPlan(env, st.SQL, shape, k, desc.Columns)
+			return p, err
+		}
+	} else {
+		return nil, pgerr.Unsupported(hintJoins, "a distributed table in a subquery, CTE or set operation is only supported when its distribution column is fixed to one value")
+	}
+	if len(sel.LockingClause) > 0 {
+		return nil, pgerr.Unsupported("Fix the distribution column to one value to lock rows.", "SELECT ... FOR UPDATE/SHARE over many shards is not supported")
+	}
+	if containsWindow(sel) {
+		return nil, pgerr.Unsupported("Fix the distribution column to one value.", "window functions over many shards are not supported yet")
+	}
+	aggregated := len(sel.GroupClause) > 0 || containsAggregate(&pg_query.Node{Node: &pg_query.Node_SelectStmt{SelectStmt: sel}}) || sel.HavingClause != nil
+	if aggregated && !groupsByDistColumn(sel, shape) {
+		p.Root, err = planTwoPhaseAggregate(ctx, env, st, sel, desc)
+		return p, err
+	}
+	if len(sel.DistinctClause) > 0 && !aggregated && !distinctOnDist(sel, shape) {
+		return nil, pgerr.Unsupported("Include the distribution column in the select list.", "SELECT DISTINCT over many shards is only supported when the distribution column is selected")
+	}
+	p.Root, err = planMergeScatter(ctx, env, st, sel, desc)
+	return p, err
+}
+
+// inTopFrom says whether rv is a direct FROM item (or part of a join tree
+// there) of the top-level simple SELECT.
+func inTopFrom(sel *pg_query.SelectStmt, rv *pg_query.RangeVar) bool {
+	if sel.Op != pg_query.SetOperation_SET_OPERATION_UNDEFINED && sel.Op != pg_query.SetOperation_SETOP_NONE {
+		return false
+	}
+	var in func(n *pg_query.Node) bool
+	in = func(n *pg_query.Node) bool {
+		switch x := n.Node.(type) {
+		case *pg_query.Node_RangeVar:
+			return x.RangeVar == rv
+		case *pg_query.Node_JoinExpr:
+			j := x.JoinExpr
+			// The distributed side of an outer join must be the preserved
+			// side for per-node evaluation to be right.
+			if in(j.Larg) {
+				return j.Jointype == pg_query.JoinType_JOIN_INNER || j.Jointype == pg_query.JoinType_JOIN_LEFT
+			}
+			if in(j.Rarg) {
+				return j.Jointype == pg_query.JoinType_JOIN_INNER || j.Jointype == pg_query.JoinType_JOIN_RIGHT
+			}
+		}
+		return false
+	}
+	for _, f := range sel.FromClause {
+		if in(f) {
+			return true
+		}
+	}
+	return false
+}
+
+// groupsByDistColumn: every group holds rows of one shard only, so the
+// whole aggregation can run on the nodes.
+func groupsByDistColumn(sel *pg_query.SelectStmt, shape *queryShape) bool {
+	for _, g := range sel.GroupClause {
+		if isDistColumn(g, shape.dist, shape.distR) {
+			return true
+		}
+		if pos, ok := intConst(g); ok && pos >= 1 && int(pos) <= len(sel.TargetList) {
+			if isDistColumn(sel.TargetList[pos-1].GetResTarget().GetVal(), shape.dist, shape.distR) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// distinctOnDist: DISTINCT whose rows include the distribution column.
+func distinctOnDist(sel *pg_query.SelectStmt, shape *queryShape) bool {
+	if len(sel.DistinctClause) == 1 && sel.DistinctClause[0].Node == nil {
+		for _, t := range sel.TargetList {
+			v := t.GetResTarget().GetVal()
+			if isDistColumn(v, shape.dist, shape.distR) {
+				return true
+			}
+			if cr := v.GetColumnRef(); cr != nil && len(cr.Fields) > 0 && cr.Fields[len(cr.Fields)-1].GetAStar() != nil {
+				return true
+			}
+		}
+		return false
+	}
+	for _, d := range sel.DistinctClause {
+		if isDistColumn(d, shape.dist, shape.distR) {
+			return true
+		}
+	}
+	return false
+}
