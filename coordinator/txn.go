@@ -2,8 +2,8 @@ package coordinator
 
 import (
 	"context"
-	"sync"
 	"strings"
+	"sync"
 
 	"github.com/distgres/distgres/catalog"
 	"github.com/distgres/distgres/executor"
