@@ -60,7 +60,7 @@ func (ss *session) pooled(ctx context.Context, node catalog.Node, db string) (*p
 	if err != nil {
 		return nil, connectError(node, err)
 	}
-	conn := &pooledConn{pc: pc, tracker: &ss.srv.settings}
+	conn := &pooledConn{pc: pc, tracker: &ss.srv.settings, stmts: &ss.srv.stmts}
 	if err := ss.applySettings(ctx, conn.PgConn()); err != nil {
 		conn.Release(true)
 		return nil, err
@@ -92,6 +92,7 @@ func (ss *session) applySettings(ctx context.Context, pc *pgconn.PgConn) error {
 type pooledConn struct {
 	pc      *pgxpool.Conn
 	tracker *settingsTracker
+	stmts   *executor.StatementCache
 }
 
 func (p *pooledConn) PgConn() *pgconn.PgConn { return p.pc.Conn().PgConn() }
@@ -99,11 +100,11 @@ func (p *pooledConn) PgConn() *pgconn.PgConn { return p.pc.Conn().PgConn() }
 func (p *pooledConn) Release(broken bool) {
 	pc := p.PgConn()
 	if broken || pc.TxStatus() != 'I' {
-		p.tracker.set(pc, "")
 		pc.Close(context.Background())
 	}
 	if pc.IsClosed() {
 		p.tracker.set(pc, "")
+		p.stmts.Forget(pc)
 	}
 	p.pc.Release()
 }

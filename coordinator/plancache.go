@@ -15,8 +15,9 @@ type planCache struct {
 }
 
 type cachedPlan struct {
-	key  string
-	plan *planner.Plan
+	key     string
+	plan    *planner.Plan
+	version uint64
 }
 
 func (c *planCache) init(max int) {
@@ -26,27 +27,40 @@ func (c *planCache) init(max int) {
 }
 
 func (c *planCache) get(key string, version uint64) *planner.Plan {
+	p, _ := c.lookup(key, version)
+	return p
+}
+
+// lookup also reports entries that record a failure (a nil plan).
+func (c *planCache) lookup(key string, version uint64) (*planner.Plan, bool) {
 	e, ok := c.items[key]
 	if !ok {
-		return nil
+		return nil, false
 	}
 	cp := e.Value.(*cachedPlan)
-	if cp.plan.CatalogVersion != version {
+	if cp.version != version {
 		c.lru.Remove(e)
 		delete(c.items, key)
-		return nil
+		return nil, false
 	}
 	c.lru.MoveToFront(e)
-	return cp.plan
+	return cp.plan, true
 }
 
 func (c *planCache) put(key string, p *planner.Plan) {
+	c.putVersion(key, p, p.CatalogVersion)
+}
+
+// putVersion stores a plan (nil: planning failed) made at a catalog
+// version.
+func (c *planCache) putVersion(key string, p *planner.Plan, version uint64) {
 	if e, ok := c.items[key]; ok {
-		e.Value.(*cachedPlan).plan = p
+		cp := e.Value.(*cachedPlan)
+		cp.plan, cp.version = p, version
 		c.lru.MoveToFront(e)
 		return
 	}
-	c.items[key] = c.lru.PushFront(&cachedPlan{key: key, plan: p})
+	c.items[key] = c.lru.PushFront(&cachedPlan{key: key, plan: p, version: version})
 	if c.lru.Len() > c.max {
 		last := c.lru.Back()
 		c.lru.Remove(last)

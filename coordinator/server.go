@@ -20,6 +20,7 @@ import (
 	"github.com/distgres/distgres/catalog"
 	"github.com/distgres/distgres/coordinator/auth"
 	"github.com/distgres/distgres/datanode"
+	"github.com/distgres/distgres/executor"
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
@@ -51,6 +52,7 @@ type Server struct {
 	log      *slog.Logger
 	types    *pgtype.Map
 	settings settingsTracker
+	stmts    executor.StatementCache
 	ddlMu    sync.Mutex
 
 	mu       sync.Mutex

@@ -211,5 +211,5 @@ func isEOF(err error) bool {
 
 // runtime builds the executor runtime for a statement.
 func (ss *session) runtime(resultFormats []int16) *executor.Runtime {
-	return &executor.Runtime{Conns: sessionConns{ss}, ResultFormats: resultFormats, Types: ss.srv.types}
+	return &executor.Runtime{Conns: sessionConns{ss}, ResultFormats: resultFormats, Types: ss.srv.types, Stmts: &ss.srv.stmts}
 }

@@ -6,11 +6,15 @@ import (
 	"github.com/distgres/distgres/executor"
 	"github.com/distgres/distgres/planner"
 	"github.com/jackc/pgproto3/v2"
+	pg_query "github.com/pganalyze/pg_query_go/v5"
 )
 
 // simpleQuery runs every statement of a Query message in turn, stopping at
 // the first error.
 func (ss *session) simpleQuery(ctx context.Context, query string) {
+	if ss.fastPath(ctx, query) {
+		return
+	}
 	stmts, err := parseQuery(query)
 	if err != nil {
 		ss.sendError(err, 0)
@@ -108,4 +112,70 @@ func canceledOr(ctx context.Context, err error) error {
 		return cancelErr()
 	}
 	return err
+}
+
+// fastPath runs a simple-protocol statement through the plan of its
+// normalized form (constants as parameters), planning that form on first
+// use. It returns false when the statement must take the ordinary path.
+func (ss *session) fastPath(ctx context.Context, query string) bool {
+	if ss.failed || ss.settings.current["standard_conforming_strings"] == "off" {
+		return false
+	}
+	n, ok := normalize(query)
+	if !ok {
+		return false
+	}
+	version := ss.srv.cfg.Catalog.Snapshot().Version()
+	key := n.key
+	if dd := ss.settings.local[SettingDefaultDistribution]; dd != "" {
+		key = dd + "\x00" + key
+	}
+	p, found := ss.plans.lookup(key, version)
+	if !found {
+		p = ss.planNormalized(ctx, n)
+		ss.plans.putVersion(key, p, version)
+	}
+	if p == nil {
+		return false
+	}
+	ctx, done := ss.statementContext(ctx)
+	defer done()
+	rt := ss.runtime(nil)
+	rows, err := p.Root.Open(ctx, rt, executor.Params{Values: n.values, OIDs: p.ParamOIDs})
+	if err != nil {
+		ss.sendError(canceledOr(ctx, err), 0)
+		return true
+	}
+	if p.Columns != nil {
+		ss.w.send(rowDescription(p.Columns, rt.ResultFormat))
+	}
+	tag, err := ss.stream(rows, 0)
+	if err != nil {
+		ss.sendError(canceledOr(ctx, err), 0)
+		return true
+	}
+	ss.w.send(&pgproto3.CommandComplete{CommandTag: []byte(tag)})
+	return true
+}
+
+// planNormalized plans a normalized statement, or returns nil when only
+// the original text can be planned (its errors are then reported by the
+// ordinary path).
+func (ss *session) planNormalized(ctx context.Context, n normalized) *planner.Plan {
+	stmts, err := parseQuery(n.text)
+	if err != nil || len(stmts) != 1 {
+		return nil
+	}
+	switch stmts[0].node.Node.(type) {
+	case *pg_query.Node_SelectStmt, *pg_query.Node_InsertStmt, *pg_query.Node_UpdateStmt, *pg_query.Node_DeleteStmt:
+	default:
+		return nil
+	}
+	ctx, done := ss.statementContext(ctx)
+	defer done()
+	p, err := ss.plan(ctx, &stmts[0], n.oids)
+	if err != nil || p.Kind != planner.KindQuery || len(p.ParamOIDs) != len(n.values) {
+		return nil
+	}
+	return p
 }

@@ -68,6 +68,8 @@ type Runtime struct {
 	// result format codes, unnormalised).
 	ResultFormats []int16
 	Types         *pgtype.Map
+	// Stmts, if set, reuses prepared statements on data-node connections.
+	Stmts *StatementCache
 }
 
 // ResultFormat returns the requested format of result column i.

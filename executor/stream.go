@@ -19,6 +19,10 @@ type nodeStream struct {
 	verb   string
 	err    error
 	done   bool
+	// stmts and stmtKey name the prepared statement used, forgotten if it
+	// fails (e.g. its result type changed after DDL).
+	stmts   *StatementCache
+	stmtKey string
 }
 
 // startTarget sends the target's statements and returns their stream
@@ -31,6 +35,24 @@ func startTarget(ctx context.Context, rt *Runtime, t Target, params Params, resu
 	pc := conn.PgConn()
 	s := &nodeStream{conn: conn}
 	if len(t.SQL) == 1 {
+		if rt.Stmts != nil {
+			key := stmtKey(t.SQL[0], params.OIDs)
+			name, prepare := rt.Stmts.lookup(pc, key)
+			if prepare {
+				name = rt.Stmts.store(pc, key)
+				if _, err := pc.Prepare(ctx, name, t.SQL[0], params.OIDs); err != nil {
+					// Run it unprepared: that reports the error as usual.
+					rt.Stmts.forget(pc, key)
+					name = ""
+				}
+			}
+			if name != "" {
+				s.single = pc.ExecPrepared(ctx, name, params.Values, params.Formats, resultFormats)
+				s.cur = s.single
+				s.stmts, s.stmtKey = rt.Stmts, key
+				return s, nil
+			}
+		}
 		s.single = pc.ExecParams(ctx, t.SQL[0], params.Values, params.OIDs, params.Formats, resultFormats)
 		s.cur = s.single
 		return s, nil
@@ -123,6 +145,9 @@ func (s *nodeStream) Close() (string, error) {
 			}
 		}
 		s.finish()
+	}
+	if s.err != nil && s.stmts != nil {
+		s.stmts.forget(s.conn.PgConn(), s.stmtKey)
 	}
 	broken := s.err != nil && !isServerError(s.err)
 	s.conn.Release(broken || s.conn.PgConn().IsClosed())

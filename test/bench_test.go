@@ -1,0 +1,129 @@
+package test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/distgres/distgres/planner"
+	"github.com/distgres/distgres/test/harness"
+	"github.com/jackc/pgx/v5"
+)
+
+// BenchmarkPointLookup compares the latency of a point lookup by
+// distribution key through the coordinator with the same lookup sent
+// straight to the data node that holds the row, in the same run. It
+// reports ns/op of each and their ratio (coordinator/direct), for the
+// extended protocol (prepared) and the simple protocol.
+//
+//	go test ./test -run '^$' -bench PointLookup -benchtime 5000x
+func BenchmarkPointLookup(b *testing.B) {
+	c := harness.Start(b, harness.Options{Nodes: 3, Shards: 32})
+	ctx := context.Background()
+	setup, err := pgx.Connect(ctx, harness.URL(c.ClientURL))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer setup.Close(ctx)
+	if _, err := setup.Exec(ctx, "CREATE TABLE accounts (aid int PRIMARY KEY, bid int, abalance int, filler char(84))"); err != nil {
+		b.Fatal(err)
+	}
+	const rows = 10000
+	for start := 1; start <= rows; start += 1000 {
+		var sb strings.Builder
+		sb.WriteString("INSERT INTO accounts VALUES ")
+		for i := start; i < start+1000; i++ {
+			if i > start {
+				sb.WriteString(",")
+			}
+			fmt.Fprintf(&sb, "(%d, %d, 0, '')", i, i%10)
+		}
+		if _, err := setup.Exec(ctx, sb.String()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// The shard and node that hold aid = 4242.
+	const key = 4242
+	snap := c.Catalog().Snapshot()
+	tbl, _ := snap.Table("public", "accounts")
+	var keyShardSQL, nodeURL string
+	for i, sh := range tbl.Shards {
+		var n int
+		shardName := planner.ShardTableName(tbl, sh)
+		node, _ := snap.Node(sh.Placements[0])
+		for j, name := range c.Names {
+			if name == node.Name {
+				n = j
+			}
+		}
+		conn, err := pgx.Connect(ctx, harness.URL(c.ShardURL(n)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var cnt int
+		err = conn.QueryRow(ctx, "SELECT count(*) FROM "+shardName+" WHERE aid = $1", key).Scan(&cnt)
+		conn.Close(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if cnt == 1 {
+			keyShardSQL = "SELECT abalance FROM " + shardName + " WHERE aid = $1"
+			nodeURL = c.ShardURL(n)
+			_ = i
+		}
+	}
+	if keyShardSQL == "" {
+		b.Fatal("row not found on any shard")
+	}
+	for _, mode := range []struct {
+		name string
+		mode pgx.QueryExecMode
+	}{{"prepared", pgx.QueryExecModeCacheStatement}, {"simple", pgx.QueryExecModeSimpleProtocol}} {
+		b.Run(mode.name, func(b *testing.B) {
+			direct := connectMode(b, nodeURL, mode.mode)
+			coord := connectMode(b, c.ClientURL, mode.mode)
+			run := func(conn *pgx.Conn, sql string) time.Duration {
+				var v int
+				start := time.Now()
+				for i := 0; i < b.N; i++ {
+					if err := conn.QueryRow(ctx, sql, key).Scan(&v); err != nil {
+						b.Fatal(err)
+					}
+				}
+				return time.Since(start)
+			}
+			// Warm both paths, then interleave rounds to share the noise.
+			run(direct, keyShardSQL)
+			run(coord, "SELECT abalance FROM accounts WHERE aid = $1")
+			b.ResetTimer()
+			var d, co time.Duration
+			for round := 0; round < 3; round++ {
+				d += run(direct, keyShardSQL)
+				co += run(coord, "SELECT abalance FROM accounts WHERE aid = $1")
+			}
+			b.StopTimer()
+			n := float64(3 * b.N)
+			b.ReportMetric(float64(d.Nanoseconds())/n, "direct-ns/op")
+			b.ReportMetric(float64(co.Nanoseconds())/n, "coordinator-ns/op")
+			b.ReportMetric(float64(co)/float64(d), "ratio")
+			b.Logf("%s: direct %.1f µs, coordinator %.1f µs, ratio %.2fx", mode.name,
+				float64(d.Microseconds())/n, float64(co.Microseconds())/n, float64(co)/float64(d))
+		})
+	}
+}
+
+func connectMode(b *testing.B, url string, mode pgx.QueryExecMode) *pgx.Conn {
+	cfg, err := pgx.ParseConfig(harness.URL(url))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.DefaultQueryExecMode = mode
+	conn, err := pgx.ConnectConfig(context.Background(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
