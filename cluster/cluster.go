@@ -28,6 +28,7 @@ import (
 	"github.com/distgres/distgres/coordinator/auth"
 	"github.com/distgres/distgres/datanode"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // ShardDatabase is the database on each data node that holds the shards.
@@ -169,12 +170,16 @@ func Up(ctx context.Context, opts Options) (c *Cluster, err error) {
 		store.Close()
 		return nil, err
 	}
-	c.pools = datanode.NewPools(datanode.PoolOptions{Logger: log})
-	c.srv = coordinator.New(coordinator.Config{
+	var srv *coordinator.Server
+	c.pools = datanode.NewPools(datanode.PoolOptions{Logger: log, Configure: func(id int32, db string, cfg *pgxpool.Config) error {
+		return srv.ConfigurePool(id, db, cfg)
+	}})
+	srv = coordinator.New(coordinator.Config{
 		Catalog: store, Pools: c.pools, Users: opts.Users,
 		ShardDB: ShardDatabase, DefaultShardCount: opts.Shards,
 		DefaultDistribution: opts.DefaultDistribution, Logger: log,
 	})
+	c.srv = srv
 	addr := fmt.Sprintf("127.0.0.1:%d", opts.Port)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -60,7 +60,8 @@ func (ss *session) pooled(ctx context.Context, node catalog.Node, db string) (*p
 	if err != nil {
 		return nil, connectError(node, err)
 	}
-	conn := &pooledConn{pc: pc, tracker: &ss.srv.settings, stmts: &ss.srv.stmts}
+	conn := &pooledConn{pc: pc, tracker: &ss.srv.settings, stmts: &ss.srv.stmts, owners: &ss.srv.owners}
+	ss.srv.owners.Store(conn.PgConn(), ss)
 	if err := ss.applySettings(ctx, conn.PgConn()); err != nil {
 		conn.Release(true)
 		return nil, err
@@ -93,12 +94,14 @@ type pooledConn struct {
 	pc      *pgxpool.Conn
 	tracker *settingsTracker
 	stmts   *executor.StatementCache
+	owners  *sync.Map
 }
 
 func (p *pooledConn) PgConn() *pgconn.PgConn { return p.pc.Conn().PgConn() }
 
 func (p *pooledConn) Release(broken bool) {
 	pc := p.PgConn()
+	p.owners.Delete(pc)
 	if broken || pc.TxStatus() != 'I' {
 		pc.Close(context.Background())
 	}

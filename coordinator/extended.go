@@ -194,7 +194,7 @@ func (ss *session) execute(ctx context.Context, m *pgproto3.Execute) error {
 		return nil
 	}
 	if p.done {
-		ss.w.send(&pgproto3.CommandComplete{CommandTag: []byte("SELECT 0")})
+		ss.complete("SELECT 0")
 		return nil
 	}
 	if ss.failed && !allowedInFailedTx(p.stmt.st.node) {
@@ -207,7 +207,7 @@ func (ss *session) execute(ctx context.Context, m *pgproto3.Execute) error {
 				return err
 			}
 			p.done = true
-			ss.w.send(&pgproto3.CommandComplete{CommandTag: []byte(tag)})
+			ss.complete(tag)
 			return nil
 		}
 		pctx, cancel := context.WithCancel(ctx)
@@ -240,7 +240,7 @@ func (ss *session) execute(ctx context.Context, m *pgproto3.Execute) error {
 	p.rows = nil
 	p.close()
 	p.done = true
-	ss.w.send(&pgproto3.CommandComplete{CommandTag: []byte(tag)})
+	ss.complete(tag)
 	return nil
 }
 

@@ -53,6 +53,7 @@ type Server struct {
 	types    *pgtype.Map
 	settings settingsTracker
 	stmts    executor.StatementCache
+	owners   sync.Map // *pgconn.PgConn -> *session using it
 	ddlMu    sync.Mutex
 
 	mu       sync.Mutex

@@ -3,12 +3,15 @@ package coordinator
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"runtime/debug"
 	"sync"
 
 	"github.com/distgres/distgres/executor"
 	"github.com/distgres/distgres/pgerr"
 	"github.com/jackc/pgproto3/v2"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // session is one client connection's state.
@@ -37,6 +40,9 @@ type session struct {
 
 	mu     sync.Mutex
 	cancel context.CancelFunc // of the running statement
+
+	noticeMu sync.Mutex
+	notices  []*pgconn.Notice
 }
 
 func newSession(srv *Server, c net.Conn, be *pgproto3.Backend, w *writer, params map[string]string) *session {
@@ -100,7 +106,9 @@ func (ss *session) run(ctx context.Context) {
 		switch m := msg.(type) {
 		case *pgproto3.Query:
 			ss.skipToSync = false
-			ss.simpleQuery(ctx, m.String)
+			if err := ss.guard(func() error { ss.simpleQuery(ctx, m.String); return nil }); err != nil {
+				ss.sendError(err, 0)
+			}
 			ss.readyForQuery()
 			if ss.w.flush() != nil {
 				return
@@ -151,7 +159,7 @@ func (ss *session) extended(step func() error) {
 	if ss.skipToSync {
 		return
 	}
-	if err := step(); err != nil {
+	if err := ss.guard(step); err != nil {
 		ss.sendError(err, 0)
 		ss.skipToSync = true
 	}
@@ -162,7 +170,14 @@ func (ss *session) sendError(err error, posOffset int32) {
 	if ss.tx != nil {
 		ss.failed = true
 	}
+	ss.drainNotices()
 	ss.w.send(errorResponse(err, posOffset))
+}
+
+// complete ends a statement's result.
+func (ss *session) complete(tag string) {
+	ss.drainNotices()
+	ss.w.send(&pgproto3.CommandComplete{CommandTag: []byte(tag)})
 }
 
 // statementContext returns the context of a statement, cancellable by a
@@ -212,4 +227,16 @@ func isEOF(err error) bool {
 // runtime builds the executor runtime for a statement.
 func (ss *session) runtime(resultFormats []int16) *executor.Runtime {
 	return &executor.Runtime{Conns: sessionConns{ss}, ResultFormats: resultFormats, Types: ss.srv.types, Stmts: &ss.srv.stmts}
+}
+
+// guard runs one statement step, turning a panic (a distgres bug) into an
+// internal error for that statement instead of ending the session.
+func (ss *session) guard(step func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			ss.srv.log.Error("statement panicked", "panic", r, "stack", string(debug.Stack()))
+			err = &pgerr.Error{Code: pgerr.InternalError, Message: fmt.Sprintf("internal error: %v", r)}
+		}
+	}()
+	return step()
 }

@@ -47,7 +47,7 @@ func (ss *session) runStatement(ctx context.Context, st *parsedStatement) bool {
 		return false
 	}
 	if handled {
-		ss.w.send(&pgproto3.CommandComplete{CommandTag: []byte(tag)})
+		ss.complete(tag)
 		return true
 	}
 	p, ok := ss.showStmt(st)
@@ -63,7 +63,7 @@ func (ss *session) runStatement(ctx context.Context, st *parsedStatement) bool {
 			ss.sendError(canceledOr(ctx, err), st.offset)
 			return false
 		}
-		ss.w.send(&pgproto3.CommandComplete{CommandTag: []byte(tag)})
+		ss.complete(tag)
 		return true
 	}
 	rt := ss.runtime(nil)
@@ -80,7 +80,7 @@ func (ss *session) runStatement(ctx context.Context, st *parsedStatement) bool {
 		ss.sendError(canceledOr(ctx, err), st.offset)
 		return false
 	}
-	ss.w.send(&pgproto3.CommandComplete{CommandTag: []byte(tag)})
+	ss.complete(tag)
 	return true
 }
 
@@ -154,7 +154,7 @@ func (ss *session) fastPath(ctx context.Context, query string) bool {
 		ss.sendError(canceledOr(ctx, err), 0)
 		return true
 	}
-	ss.w.send(&pgproto3.CommandComplete{CommandTag: []byte(tag)})
+	ss.complete(tag)
 	return true
 }
 

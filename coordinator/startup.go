@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -20,6 +21,12 @@ const startupTimeout = 60 * time.Second
 // handle serves one client connection from startup to Terminate.
 func (s *Server) handle(ctx context.Context, c net.Conn) {
 	defer c.Close()
+	defer func() {
+		// A bug in one session must not take the coordinator down.
+		if r := recover(); r != nil {
+			s.log.Error("session panicked", "remote", c.RemoteAddr(), "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
 	cr := &limitedReader{cr: pgproto3.NewChunkReader(c), max: s.cfg.MaxMessageSize}
 	w := &writer{w: bufio.NewWriterSize(c, 64<<10)}
 	be := pgproto3.NewBackend(cr, w.w)
