@@ -49,6 +49,8 @@ max_replication_slots = 10
 const fastSettings = `fsync = off
 synchronous_commit = off
 full_page_writes = off
+min_wal_size = 4MB
+shared_buffers = 32MB
 `
 
 // InitDB creates a new PostgreSQL data directory at dir with initdb (trust
@@ -79,6 +81,11 @@ func InitDB(ctx context.Context, bin Binaries, dir string, opts InitOptions) err
 	}
 	if opts.NoSync {
 		args = append(args, "--no-sync")
+	}
+	if opts.Fast {
+		// 1 MB WAL segments: a test template copied per node is a few MB
+		// smaller to copy.
+		args = append(args, "--wal-segsize=1")
 	}
 	cmd := exec.CommandContext(ctx, bin.Path("initdb"), args...)
 	cmd.Dir = "/" // the current directory may be unreadable by the postgres user

@@ -35,7 +35,7 @@ func Template(tb testing.TB) string {
 			templateErr = err
 			return
 		}
-		baseDir, err = os.MkdirTemp("", "distgres-test-")
+		baseDir, err = os.MkdirTemp(scratchDir(), "distgres-test-")
 		if err != nil {
 			templateErr = err
 			return
@@ -50,6 +50,23 @@ func Template(tb testing.TB) string {
 		tb.Fatalf("harness: data node template: %v", templateErr)
 	}
 	return templateDir
+}
+
+// scratchDir is where test clusters live: DISTGRES_TEST_DIR, else
+// /dev/shm when it exists (creating PostgreSQL's thousands of small files
+// is many times faster on tmpfs), else the system temp directory.
+func scratchDir() string {
+	if d := os.Getenv("DISTGRES_TEST_DIR"); d != "" {
+		return d
+	}
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		if f, err := os.CreateTemp("/dev/shm", "distgres-probe-"); err == nil {
+			f.Close()
+			os.Remove(f.Name())
+			return "/dev/shm"
+		}
+	}
+	return ""
 }
 
 // Cleanup removes the template; call it from TestMain after m.Run.
