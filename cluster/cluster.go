@@ -79,7 +79,7 @@ type nodeEntry struct {
 }
 
 // Up creates or reopens the cluster in opts.Dir and starts it.
-func Up(ctx context.Context, opts Options) (c *Cluster, err error) {
+func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -105,7 +105,7 @@ func Up(ctx context.Context, opts Options) (c *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
-	c = &Cluster{log: log}
+	c := &Cluster{log: log}
 	defer func() {
 		if err != nil {
 			c.stopNodes(context.WithoutCancel(ctx))

@@ -99,6 +99,9 @@ type pooledConn struct {
 
 func (p *pooledConn) PgConn() *pgconn.PgConn { return p.pc.Conn().PgConn() }
 
+// Retryable: a pooled connection holds no session state beyond settings.
+func (p *pooledConn) Retryable() bool { return true }
+
 func (p *pooledConn) Release(broken bool) {
 	pc := p.PgConn()
 	p.owners.Delete(pc)

@@ -27,6 +27,9 @@ type portal struct {
 	ctx           context.Context
 	cancel        context.CancelFunc
 	done          bool
+	// implicit: the portal opened an implicit transaction for a write on
+	// several nodes.
+	implicit bool
 }
 
 func (p *portal) close() {
@@ -212,25 +215,38 @@ func (ss *session) execute(ctx context.Context, m *pgproto3.Execute) error {
 		}
 		pctx, cancel := context.WithCancel(ctx)
 		p.ctx, p.cancel = pctx, cancel
-		rows, err := p.plan.Root.Open(pctx, ss.runtime(p.resultFormats), p.params)
-		if err != nil {
-			cancel()
-			return canceledOr(pctx, err)
-		}
-		p.rows = rows
 	}
+	// A CancelRequest cancels the portal's work while it runs.
 	ss.mu.Lock()
 	ss.cancel = p.cancel
 	ss.mu.Unlock()
+	defer func() {
+		ss.mu.Lock()
+		ss.cancel = nil
+		ss.mu.Unlock()
+	}()
+	if p.rows == nil {
+		p.implicit = p.plan.MultiNodeWrite && ss.beginImplicit()
+		rows, err := p.plan.Root.Open(p.ctx, ss.runtime(p.resultFormats), p.params)
+		if err != nil {
+			err = canceledOr(p.ctx, err)
+			p.cancel()
+			if p.implicit {
+				ss.endImplicit(ctx, false)
+			}
+			return err
+		}
+		p.rows = rows
+	}
 	tag, err := ss.stream(p.rows, m.MaxRows)
-	ss.mu.Lock()
-	ss.cancel = nil
-	ss.mu.Unlock()
 	if err != nil {
 		err = canceledOr(p.ctx, err)
 		p.rows = nil
 		p.close()
 		p.done = true
+		if p.implicit {
+			ss.endImplicit(ctx, false)
+		}
 		return err
 	}
 	if tag == "" {
@@ -240,6 +256,11 @@ func (ss *session) execute(ctx context.Context, m *pgproto3.Execute) error {
 	p.rows = nil
 	p.close()
 	p.done = true
+	if p.implicit {
+		if err := ss.endImplicit(ctx, true); err != nil {
+			return err
+		}
+	}
 	ss.complete(tag)
 	return nil
 }
@@ -281,6 +302,16 @@ func (ss *session) close(m *pgproto3.Close) error {
 // sync ends an extended-protocol sequence: outside a transaction block the
 // implicit transaction ends and its portals are closed.
 func (ss *session) sync(ctx context.Context) {
+	if ss.tx != nil && ss.tx.implicit {
+		for name, p := range ss.portals {
+			p.close()
+			delete(ss.portals, name)
+		}
+		if err := ss.endImplicit(ctx, !ss.failed); err != nil {
+			ss.sendError(err, 0)
+		}
+		return
+	}
 	if ss.tx != nil {
 		return
 	}

@@ -77,22 +77,22 @@ func normalize(query string) (normalized, bool) {
 			if t.Token == pg_query.Token_ICONST && sortDepth == depth && positional(toks, i) {
 				continue
 			}
+			start := int(t.Start)
 			raw := query[t.Start:t.End]
 			var val string
 			var oid uint32
 			switch t.Token {
-			case pg_query.Token_ICONST:
-				val, oid = raw, oidInt4
-				if _, err := strconv.ParseInt(raw, 10, 32); err != nil {
+			case pg_query.Token_ICONST, pg_query.Token_FCONST:
+				if strings.ContainsAny(raw, "xXoObB_") {
 					return normalized{}, false // hex/octal/underscore forms
 				}
-			case pg_query.Token_FCONST:
-				val, oid = raw, oidNumeric
-				if _, err := strconv.ParseInt(raw, 10, 64); err == nil {
-					oid = oidInt8
-				} else if strings.ContainsAny(raw, "xXoObB_") {
-					return normalized{}, false
+				// PostgreSQL folds a unary minus into the constant, and
+				// types an integer by its signed value.
+				if i > 0 && toks[i-1].Token == pg_query.Token_ASCII_45 && unaryMinus(toks, i-1) {
+					start = int(toks[i-1].Start)
+					raw = "-" + raw
 				}
+				val, oid = raw, numberType(raw)
 			default:
 				var ok bool
 				if val, ok = unquote(raw); !ok {
@@ -100,7 +100,7 @@ func normalize(query string) (normalized, bool) {
 				}
 				oid = oidUnknown
 			}
-			b.WriteString(query[pos:t.Start])
+			b.WriteString(query[pos:start])
 			b.WriteByte('$')
 			b.WriteString(strconv.Itoa(len(n.values) + 1))
 			pos = int(t.End)
@@ -116,6 +116,37 @@ func normalize(query string) (normalized, bool) {
 	n.text = b.String()
 	n.key = "\x01" + string(kinds) + "\x00" + n.text
 	return n, true
+}
+
+// numberType is the type PostgreSQL gives a numeric literal: int4 if it
+// fits, else int8 if it fits, else numeric.
+func numberType(v string) uint32 {
+	if _, err := strconv.ParseInt(v, 10, 32); err == nil {
+		return oidInt4
+	}
+	if _, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return oidInt8
+	}
+	return oidNumeric
+}
+
+// unaryMinus says whether the '-' at i is a sign rather than a binary
+// minus: it does not follow an operand. Misjudging a binary minus as a sign
+// yields text that fails to parse, which falls back to the ordinary path.
+func unaryMinus(toks []*pg_query.ScanToken, i int) bool {
+	if i == 0 {
+		return true
+	}
+	prev := toks[i-1]
+	switch prev.Token {
+	case pg_query.Token_IDENT, pg_query.Token_ICONST, pg_query.Token_FCONST, pg_query.Token_SCONST,
+		pg_query.Token_PARAM, pg_query.Token_ASCII_41, pg_query.Token_ASCII_93:
+		return false
+	}
+	if prev.KeywordKind == pg_query.KeywordKind_NO_KEYWORD {
+		return true // an operator or punctuation
+	}
+	return prev.KeywordKind == pg_query.KeywordKind_RESERVED_KEYWORD
 }
 
 // positional reports an integer in an ORDER BY / GROUP BY list standing

@@ -97,7 +97,9 @@ func (ss *session) run(ctx context.Context) {
 	for {
 		msg, err := ss.be.Receive()
 		if err != nil {
-			if !errors.Is(err, net.ErrClosed) && !isEOF(err) {
+			// A decoded message with an error is malformed; otherwise the
+			// connection failed or the client left.
+			if msg != nil || (!errors.Is(err, net.ErrClosed) && !isEOF(err)) {
 				ss.w.send(errorResponse(&pgerr.Error{Severity: "FATAL", Code: pgerr.ProtocolViolation, Message: "invalid frontend message: " + err.Error()}, 0))
 				ss.w.flush()
 			}

@@ -2,10 +2,13 @@ package coordinator
 
 import (
 	"context"
+	"errors"
+	"strings"
 
 	"github.com/distgres/distgres/executor"
 	"github.com/distgres/distgres/planner"
 	"github.com/jackc/pgproto3/v2"
+	"github.com/jackc/pgx/v5/pgconn"
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 )
 
@@ -24,12 +27,32 @@ func (ss *session) simpleQuery(ctx context.Context, query string) {
 		ss.w.send(&pgproto3.EmptyQueryResponse{})
 		return
 	}
+	// Several statements in one query string run as one implicit
+	// transaction, as in PostgreSQL, unless they manage transactions.
+	implicit := len(stmts) > 1 && !managesTransactions(stmts) && ss.beginImplicit()
 	for i := range stmts {
 		st := &stmts[i]
 		if !ss.runStatement(ctx, st) {
+			if implicit {
+				ss.endImplicit(ctx, false)
+			}
 			return
 		}
 	}
+	if implicit {
+		if err := ss.endImplicit(ctx, true); err != nil {
+			ss.sendError(err, 0)
+		}
+	}
+}
+
+func managesTransactions(stmts []parsedStatement) bool {
+	for _, st := range stmts {
+		if st.node.GetTransactionStmt() != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // runStatement runs one statement of a simple query and reports whether
@@ -66,22 +89,58 @@ func (ss *session) runStatement(ctx context.Context, st *parsedStatement) bool {
 		ss.complete(tag)
 		return true
 	}
+	ok, _ = ss.runPlan(ctx, p, executor.Params{OIDs: p.ParamOIDs}, st.offset, nil)
+	return ok
+}
+
+// runPlan runs a query plan for the simple protocol: RowDescription, rows,
+// CommandComplete, in an implicit transaction when it writes on several
+// nodes. takeOver, if set, may claim an error raised before anything was
+// sent (the caller then runs the statement another way): runPlan then
+// returns fellBack and reports nothing.
+func (ss *session) runPlan(ctx context.Context, p *planner.Plan, params executor.Params, offset int32, takeOver func(error) bool) (ok, fellBack bool) {
+	implicit := p.MultiNodeWrite && ss.beginImplicit()
+	fail := func(err error, early bool) (bool, bool) {
+		err = canceledOr(ctx, err)
+		if implicit {
+			ss.endImplicit(ctx, false)
+		}
+		if early && takeOver != nil && takeOver(err) {
+			return false, true
+		}
+		ss.sendError(err, offset)
+		return false, false
+	}
 	rt := ss.runtime(nil)
-	rows, err := p.Root.Open(ctx, rt, executor.Params{OIDs: p.ParamOIDs})
+	rows, err := p.Root.Open(ctx, rt, params)
 	if err != nil {
-		ss.sendError(canceledOr(ctx, err), st.offset)
-		return false
+		return fail(err, true)
+	}
+	first := rows.Next()
+	if !first {
+		if err := rows.Err(); err != nil {
+			rows.Close()
+			return fail(err, true)
+		}
 	}
 	if p.Columns != nil {
 		ss.w.send(rowDescription(p.Columns, rt.ResultFormat))
 	}
-	tag, err = ss.stream(rows, 0)
+	if first {
+		ss.w.dataRow(rows.Values())
+	}
+	tag, err := ss.stream(rows, 0)
 	if err != nil {
-		ss.sendError(canceledOr(ctx, err), st.offset)
-		return false
+		return fail(err, false)
+	}
+	if implicit {
+		if err := ss.endImplicit(ctx, true); err != nil {
+			ss.sendError(err, offset)
+			return false, false
+		}
 	}
 	ss.complete(tag)
-	return true
+	return true, false
 }
 
 // stream sends up to max rows (0: all) and closes the rows when they end.
@@ -140,22 +199,17 @@ func (ss *session) fastPath(ctx context.Context, query string) bool {
 	}
 	ctx, done := ss.statementContext(ctx)
 	defer done()
-	rt := ss.runtime(nil)
-	rows, err := p.Root.Open(ctx, rt, executor.Params{Values: n.values, OIDs: p.ParamOIDs})
-	if err != nil {
-		ss.sendError(canceledOr(ctx, err), 0)
-		return true
-	}
-	if p.Columns != nil {
-		ss.w.send(rowDescription(p.Columns, rt.ResultFormat))
-	}
-	tag, err := ss.stream(rows, 0)
-	if err != nil {
-		ss.sendError(canceledOr(ctx, err), 0)
-		return true
-	}
-	ss.complete(tag)
-	return true
+	_, fellBack := ss.runPlan(ctx, p, executor.Params{Values: n.values, OIDs: p.ParamOIDs}, 0, parameterError)
+	return !fellBack
+}
+
+// parameterError: a constant of this statement does not convert to the
+// type its normalized form gave it (PostgreSQL names the parameter in the
+// error context). Nothing ran; the ordinary path reports the error as
+// PostgreSQL does for the literal, with its position.
+func parameterError(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && strings.Contains(pe.Where, "portal parameter $")
 }
 
 // planNormalized plans a normalized statement, or returns nil when only

@@ -42,13 +42,26 @@ func parseQuery(query string) ([]parsedStatement, error) {
 		if raw.StmtLen > 0 {
 			end = start + int(raw.StmtLen)
 		}
-		st := parsedStatement{sql: strings.TrimSpace(text[start:end]), node: raw.Stmt}
-		lead := len(text[start:end]) - len(strings.TrimLeft(text[start:end], " \t\r\n\f"))
-		st.offset = int32(len([]rune(text[:start+lead])))
+		st := parsedStatement{sql: text[start:end], node: raw.Stmt}
+		if start > 0 {
+			// Positions in the tree count from the start of the whole
+			// string; the planner works on the statement's own text.
+			one, err := pg_query.Parse(st.sql)
+			if err != nil || len(one.Stmts) != 1 {
+				return nil, syntaxError(query, fmt.Errorf("cannot split statement %d", len(out)+1))
+			}
+			st.node = one.Stmts[0].Stmt
+			st.offset = int32(len([]rune(text[:start])))
+		}
 		for i := range clauses {
 			if clauses[i].Pos >= start && clauses[i].Pos < end {
-				st.dist = &clauses[i]
+				d := clauses[i]
+				d.Pos -= start
+				st.dist = &d
 			}
+		}
+		if st.dist != nil && st.node.GetCreateStmt() == nil {
+			return nil, &pgerr.Error{Code: pgerr.SyntaxError, Message: "syntax error at or near \"DISTRIBUTE\"", Position: int32(len([]rune(text[:start+st.dist.Pos]))) + 1}
 		}
 		out = append(out, st)
 	}
@@ -165,6 +178,14 @@ func allowedInFailedTx(n *pg_query.Node) bool {
 // runDDL applies a DDL plan: catalog first or last as the plan says, with
 // compensation when the data nodes fail.
 func (ss *session) runDDL(ctx context.Context, d *planner.DDL) (string, error) {
+	if ss.tx != nil && ss.tx.implicit && (d.Before != nil || len(d.After) > 0) {
+		// Catalog changes cannot join an implicit transaction: what ran
+		// before commits, and the statements after start a new one.
+		if err := ss.endImplicit(ctx, true); err != nil {
+			return "", err
+		}
+		defer ss.beginImplicit()
+	}
 	if ss.tx != nil && (d.Before != nil || len(d.After) > 0) {
 		return "", pgerr.Unsupported("Run DDL on distributed tables outside a transaction block.", "DDL on distributed tables inside a transaction block is not supported yet")
 	}

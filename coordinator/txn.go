@@ -23,6 +23,9 @@ type transaction struct {
 	// replay holds the statements a joining member must run after BEGIN.
 	replay []string
 	mu     sync.Mutex // guards members against parallel DDL fan-out
+	// implicit: opened by distgres around one statement or one
+	// multi-statement query string, not by the client.
+	implicit bool
 }
 
 type memberKey struct {
@@ -36,6 +39,9 @@ type member struct {
 }
 
 func (m *member) PgConn() *pgconn.PgConn { return m.conn.PgConn() }
+
+// Retryable: a transaction's work cannot move to another connection.
+func (m *member) Retryable() bool { return false }
 
 // Release keeps the connection in the transaction; a broken connection
 // fails the block.
@@ -175,10 +181,34 @@ func (ss *session) transactionStmt(ctx context.Context, sql string, ts *pg_query
 		ss.failed = false
 		return "ROLLBACK", nil
 	}
-	return "", pgerr.Unsupported("", "prepared transactions are managed by distgres and cannot be used directly")
+	return "", pgerr.Unsupported("Use BEGIN and COMMIT; distgres runs two-phase commit itself.", "prepared transactions are managed by distgres and cannot be used directly")
 }
 
 // inFailedTx is PostgreSQL's error for statements in a failed block.
 func inFailedTx() error {
 	return pgerr.New(pgerr.InFailedTransaction, "current transaction is aborted, commands ignored until end of transaction block")
+}
+
+// beginImplicit opens an implicit transaction unless one is open; it
+// reports whether it did.
+func (ss *session) beginImplicit() bool {
+	if ss.tx != nil {
+		return false
+	}
+	ss.beginTx("BEGIN")
+	ss.tx.implicit = true
+	return true
+}
+
+// endImplicit commits (ok) or rolls back the implicit transaction.
+func (ss *session) endImplicit(ctx context.Context, ok bool) error {
+	tx := ss.tx
+	if tx == nil || !tx.implicit {
+		return nil
+	}
+	ss.tx, ss.failed = nil, false
+	if ok {
+		return tx.finish(ctx, "COMMIT")
+	}
+	return tx.finish(context.WithoutCancel(ctx), "ROLLBACK")
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"regexp"
 
 	"github.com/distgres/distgres/executor"
 	"github.com/distgres/distgres/pgerr"
@@ -86,6 +87,9 @@ func (w *writer) flush() error {
 // errorResponse turns an error into the message a client gets.
 func errorResponse(err error, positionOffset int32) *pgproto3.ErrorResponse {
 	f := pgerr.FieldsOf(err)
+	f.Message = logicalNames(f.Message)
+	f.TableName = logicalNames(f.TableName)
+	f.ConstraintName = logicalNames(f.ConstraintName)
 	pos := f.Position
 	if pos > 0 {
 		pos += positionOffset
@@ -108,4 +112,17 @@ func rowDescription(cols []executor.Column, format func(int) int16) *pgproto3.Ro
 		}
 	}
 	return &pgproto3.RowDescription{Fields: fields}
+}
+
+// shardName matches the shard-specific part of a name: a table
+// "accounts_102010", or an index or constraint "accounts_102010_pkey".
+var shardName = regexp.MustCompile(`\b([A-Za-z_][A-Za-z0-9_$]*?)_[1-9][0-9]{5,}(_[A-Za-z0-9_$]+)?\b`)
+
+// logicalNames turns shard names in a data node's message back into the
+// names of the logical table and its constraints.
+func logicalNames(s string) string {
+	if s == "" {
+		return s
+	}
+	return shardName.ReplaceAllString(s, "$1$2")
 }

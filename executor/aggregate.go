@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 
@@ -40,6 +41,9 @@ type Agg struct {
 	// Type is the final result type OID (also the partial's type except
 	// for avg).
 	Type uint32
+	// Keyed: the partial (of min or max) is followed by a numeric column
+	// that orders it (the epoch of a date or timestamp).
+	Keyed bool
 }
 
 // OutputCol is one output column: a group key or an aggregate.
@@ -84,6 +88,7 @@ type aggState struct {
 	d     apd.Decimal
 	f     float64
 	v     []byte // min/max
+	key   []byte // the numeric key of v, for keyed min/max
 	have  bool
 }
 
@@ -103,10 +108,13 @@ func (a *Aggregate) Open(ctx context.Context, rt *Runtime, params Params) (Rows,
 	for in.Next() {
 		vals := in.Values()
 		key.Reset()
-		for _, c := range a.GroupCols {
+		for i, c := range a.GroupCols {
 			if v := vals[c]; v == nil {
 				key.WriteByte(0)
 			} else {
+				if i < len(a.GroupTypes) {
+					v = groupValue(a.GroupTypes[i], v)
+				}
 				key.WriteByte(1)
 				key.WriteString(strconv.Itoa(len(v)))
 				key.WriteByte(':')
@@ -186,13 +194,23 @@ func accumulate(s *aggState, ag Agg, vals [][]byte) error {
 		if v == nil {
 			return nil
 		}
+		var k []byte
+		if ag.Keyed {
+			k = vals[ag.Col+1]
+		}
 		if !s.have {
-			s.v, s.have = cloneBytes(v), true
+			s.v, s.key, s.have = cloneBytes(v), cloneBytes(k), true
 			return nil
 		}
-		c := compareText(ag.Type, v, s.v)
+		var c int
+		if ag.Keyed {
+			c = cmpNumeric(k, s.key)
+		} else {
+			c = compareText(ag.Type, v, s.v)
+		}
 		if (ag.Kind == AggMin && c < 0) || (ag.Kind == AggMax && c > 0) {
 			s.v = append(s.v[:0], v...)
+			s.key = append(s.key[:0], k...)
 		}
 	case AggAvg:
 		cnt := vals[ag.Col+1]
@@ -301,4 +319,32 @@ func (b *bufferedRows) Values() [][]byte { return b.rows[b.i] }
 func (b *bufferedRows) Err() error       { return nil }
 func (b *bufferedRows) Close() (string, error) {
 	return formatTag("SELECT", int64(len(b.rows))), nil
+}
+
+// groupValue gives equal values of a type the same bytes, so that groups
+// from different shards meet: numeric 1.0 and 1.00, float -0 and 0, and
+// char(n) values differing in trailing spaces are one group each, as in
+// PostgreSQL.
+func groupValue(typ uint32, v []byte) []byte {
+	switch typ {
+	case oidNumeric:
+		var d apd.Decimal
+		if _, _, err := d.SetString(string(v)); err != nil || d.Form != apd.Finite {
+			return v
+		}
+		d.Reduce(&d)
+		if d.IsZero() {
+			return []byte("0")
+		}
+		return []byte(d.Text('e'))
+	case oidFloat4, oidFloat8:
+		f := parseFloat(v)
+		if f == 0 {
+			return []byte("0")
+		}
+		return v
+	case oidBPChar:
+		return bytes.TrimRight(v, " ")
+	}
+	return v
 }

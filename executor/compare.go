@@ -2,8 +2,11 @@ package executor
 
 import (
 	"bytes"
+	"encoding/binary"
+	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/cockroachdb/apd/v3"
 )
@@ -31,13 +34,22 @@ const (
 // Comparable reports whether values of a type can be ordered by the
 // coordinator from their text form exactly as PostgreSQL orders them (under
 // the C collation for text).
+//
+// Dates and timestamps are not: their text depends on DateStyle and the
+// time zone, so plans order them by a numeric epoch (see IsDateTime).
 func Comparable(typeOID uint32) bool {
 	switch typeOID {
 	case oidBool, oidInt2, oidInt4, oidInt8, oidOID, oidFloat4, oidFloat8, oidNumeric,
-		oidText, oidVarchar, oidBPChar, oidName, oidUUID, oidDate, oidTimestamp, oidTimestampTZ:
+		oidText, oidVarchar, oidBPChar, oidName, oidUUID:
 		return true
 	}
 	return false
+}
+
+// IsDateTime reports the date and timestamp types, which the coordinator
+// orders by extract(epoch from ...) computed on the data nodes.
+func IsDateTime(typeOID uint32) bool {
+	return typeOID == oidDate || typeOID == oidTimestamp || typeOID == oidTimestampTZ
 }
 
 // compareText compares two non-NULL text-format values of a type.
@@ -130,6 +142,8 @@ type SortKey struct {
 	TypeOID    uint32
 	Desc       bool
 	NullsFirst bool
+	// Binary: the column arrives in binary format (set at execution).
+	Binary bool
 }
 
 // compareRows compares two rows by keys; NULLs placed per key.
@@ -151,7 +165,11 @@ func compareRows(keys []SortKey, a, b [][]byte) int {
 			}
 			return -1
 		default:
-			c = compareText(k.TypeOID, x, y)
+			if k.Binary {
+				c = compareBinary(k.TypeOID, x, y)
+			} else {
+				c = compareText(k.TypeOID, x, y)
+			}
 			if k.Desc {
 				c = -c
 			}
@@ -161,4 +179,73 @@ func compareRows(keys []SortKey, a, b [][]byte) int {
 		}
 	}
 	return 0
+}
+
+// compareBinary compares two non-NULL binary-format values of a Comparable
+// type.
+func compareBinary(typeOID uint32, a, b []byte) int {
+	switch typeOID {
+	case oidInt2, oidInt4, oidInt8:
+		return cmpInt(binaryInt(a), binaryInt(b))
+	case oidOID:
+		return cmpInt(int64(binary.BigEndian.Uint32(a)), int64(binary.BigEndian.Uint32(b)))
+	case oidFloat4:
+		return cmpFloat(float64(math.Float32frombits(binary.BigEndian.Uint32(a))), float64(math.Float32frombits(binary.BigEndian.Uint32(b))))
+	case oidFloat8:
+		return cmpFloat(math.Float64frombits(binary.BigEndian.Uint64(a)), math.Float64frombits(binary.BigEndian.Uint64(b)))
+	case oidNumeric:
+		return cmpNumeric(numericBinaryText(a), numericBinaryText(b))
+	case oidBPChar:
+		return bytes.Compare(bytes.TrimRight(a, " "), bytes.TrimRight(b, " "))
+	default:
+		// text, varchar, name and bool are the same bytes as their text
+		// form; uuid's 16 bytes order as its hex text does.
+		return bytes.Compare(a, b)
+	}
+}
+
+func binaryInt(b []byte) int64 {
+	switch len(b) {
+	case 2:
+		return int64(int16(binary.BigEndian.Uint16(b)))
+	case 4:
+		return int64(int32(binary.BigEndian.Uint32(b)))
+	case 8:
+		return int64(binary.BigEndian.Uint64(b))
+	}
+	return 0
+}
+
+// numericBinaryText turns PostgreSQL's binary numeric into its text form.
+func numericBinaryText(b []byte) []byte {
+	if len(b) < 8 {
+		return nil
+	}
+	ndigits := int(binary.BigEndian.Uint16(b))
+	weight := int(int16(binary.BigEndian.Uint16(b[2:])))
+	sign := binary.BigEndian.Uint16(b[4:])
+	switch sign {
+	case numericNaN:
+		return []byte("NaN")
+	case numericPInf:
+		return []byte("Infinity")
+	case numericNInf:
+		return []byte("-Infinity")
+	}
+	var sb strings.Builder
+	if sign == numericNeg {
+		sb.WriteByte('-')
+	}
+	if ndigits == 0 || len(b) < 8+2*ndigits {
+		return []byte("0")
+	}
+	// digits as a decimal integer, then place the point: the value is
+	// digits * 10000^(weight-ndigits+1).
+	for i := 0; i < ndigits; i++ {
+		d := binary.BigEndian.Uint16(b[8+2*i:])
+		fmt.Fprintf(&sb, "%04d", d)
+	}
+	exp := 4 * (weight - ndigits + 1)
+	fmt.Fprintf(&sb, "e%d", exp)
+	return []byte(sb.String())
 }

@@ -12,6 +12,9 @@ import (
 // from the nodes and end in a Convert.
 type Convert struct {
 	Input Operator
+	// Ready marks output columns that already arrive in the client's
+	// format.
+	Ready []bool
 }
 
 var _ Operator = (*Convert)(nil)
@@ -28,6 +31,9 @@ func (c *Convert) Open(ctx context.Context, rt *Runtime, params Params) (Rows, e
 	cols := c.Input.Columns()
 	var binary []int
 	for i := range cols {
+		if i < len(c.Ready) && c.Ready[i] {
+			continue
+		}
 		if rt.ResultFormat(i) == BinaryFormat {
 			binary = append(binary, i)
 		}
@@ -90,13 +96,16 @@ func (r *convertRows) Close() (string, error) {
 
 // textToBinary re-encodes a text-format value in binary format.
 func textToBinary(m *pgtype.Map, oid uint32, v []byte, buf []byte) ([]byte, error) {
+	if oid == oidNumeric {
+		return appendNumericBinary(buf, v)
+	}
 	t, ok := m.TypeForOID(oid)
 	if !ok {
 		return nil, pgerr.Unsupported("request text format for this column", "binary format is not supported for type %d in merged results", oid)
 	}
 	val, err := t.Codec.DecodeValue(m, oid, pgtype.TextFormatCode, v)
 	if err != nil {
-		return nil, err
+		return nil, pgerr.Unsupported("Request text results, or use DateStyle ISO.", "cannot send %q in binary format: %v", v, err)
 	}
 	out, err := m.Encode(oid, pgtype.BinaryFormatCode, val, buf)
 	if err != nil {

@@ -53,6 +53,9 @@ type Conn interface {
 	PgConn() *pgconn.PgConn
 	// Release returns the connection; broken marks it unusable.
 	Release(broken bool)
+	// Retryable says whether a statement that found the connection dead
+	// may be sent again on another one (false inside a transaction).
+	Retryable() bool
 }
 
 // ConnSource lends connections to data nodes. It is satisfied by the node

@@ -17,16 +17,42 @@ type Gather struct {
 	// Replicated: every target holds the same rows (a reference table);
 	// rows and count come from the first target, the others only run.
 	Replicated bool
+	// HiddenFrom, when > 0, is the first column fetched only for the
+	// coordinator (sort keys): those come as text, the columns before it
+	// in the client's formats.
+	HiddenFrom int
+	// ClientFormat maps columns fetched in the format the client asked
+	// for another column (worker column -> output column) when Text is
+	// set: values the coordinator passes on without reading.
+	ClientFormat map[int]int
+}
+
+// formats returns the result formats to ask the nodes for.
+func (g *Gather) formats(rt *Runtime) []int16 {
+	switch {
+	case g.Text && len(g.ClientFormat) > 0:
+		f := make([]int16, len(g.Cols))
+		for c, out := range g.ClientFormat {
+			f[c] = rt.ResultFormat(out)
+		}
+		return f
+	case g.Text:
+		return nil
+	case g.HiddenFrom > 0:
+		f := make([]int16, len(g.Cols))
+		for i := 0; i < g.HiddenFrom && i < len(f); i++ {
+			f[i] = rt.ResultFormat(i)
+		}
+		return f
+	}
+	return rt.ResultFormats
 }
 
 var _ Operator = (*Gather)(nil)
 
 // openStreams starts every target and returns one stream per target.
 func (g *Gather) openStreams(ctx context.Context, rt *Runtime, params Params) ([]*nodeStream, error) {
-	formats := rt.ResultFormats
-	if g.Text {
-		formats = nil
-	}
+	formats := g.formats(rt)
 	streams := make([]*nodeStream, 0, len(g.Targets))
 	for _, t := range g.Targets {
 		s, err := startTarget(ctx, rt, t, params, formats)

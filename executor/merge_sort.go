@@ -23,7 +23,15 @@ func (m *MergeSort) Open(ctx context.Context, rt *Runtime, params Params) (Rows,
 		cancel()
 		return nil, err
 	}
-	r := &mergeRows{streams: streams, keys: m.Keys, last: -1, cancel: cancel}
+	keys := append([]SortKey(nil), m.Keys...)
+	if !m.Input.Text {
+		for i := range keys {
+			if m.Input.HiddenFrom == 0 || keys[i].Col < m.Input.HiddenFrom {
+				keys[i].Binary = rt.ResultFormat(keys[i].Col) == BinaryFormat
+			}
+		}
+	}
+	r := &mergeRows{streams: streams, keys: keys, last: -1, cancel: cancel}
 	for i, s := range streams {
 		if s.Next() {
 			r.h = append(r.h, i)

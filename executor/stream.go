@@ -23,17 +23,36 @@ type nodeStream struct {
 	// fails (e.g. its result type changed after DDL).
 	stmts   *StatementCache
 	stmtKey string
+
+	// What is needed to send the statements again on a new connection when
+	// the first one turns out to be dead before anything ran.
+	ctx     context.Context
+	rt      *Runtime
+	target  Target
+	params  Params
+	formats []int16
+	seen    bool // a row or a result arrived
+	retried bool
 }
 
 // startTarget sends the target's statements and returns their stream
 // without waiting for results, so that several nodes work in parallel.
 func startTarget(ctx context.Context, rt *Runtime, t Target, params Params, resultFormats []int16) (*nodeStream, error) {
-	conn, err := rt.Conns.Acquire(ctx, t.Node, t.Database)
-	if err != nil {
+	s := &nodeStream{ctx: ctx, rt: rt, target: t, params: params, formats: resultFormats}
+	if err := s.start(); err != nil {
 		return nil, err
 	}
+	return s, nil
+}
+
+func (s *nodeStream) start() error {
+	ctx, rt, t, params, resultFormats := s.ctx, s.rt, s.target, s.params, s.formats
+	conn, err := rt.Conns.Acquire(ctx, t.Node, t.Database)
+	if err != nil {
+		return err
+	}
+	s.conn = conn
 	pc := conn.PgConn()
-	s := &nodeStream{conn: conn}
 	if len(t.SQL) == 1 {
 		if rt.Stmts != nil {
 			key := stmtKey(t.SQL[0], params.OIDs)
@@ -50,19 +69,54 @@ func startTarget(ctx context.Context, rt *Runtime, t Target, params Params, resu
 				s.single = pc.ExecPrepared(ctx, name, params.Values, params.Formats, resultFormats)
 				s.cur = s.single
 				s.stmts, s.stmtKey = rt.Stmts, key
-				return s, nil
+				return nil
 			}
 		}
 		s.single = pc.ExecParams(ctx, t.SQL[0], params.Values, params.OIDs, params.Formats, resultFormats)
 		s.cur = s.single
-		return s, nil
+		return nil
 	}
 	batch := &pgconn.Batch{}
 	for _, sql := range t.SQL {
 		batch.ExecParams(sql, params.Values, params.OIDs, params.Formats, resultFormats)
 	}
 	s.multi = pc.ExecBatch(ctx, batch)
-	return s, nil
+	return nil
+}
+
+// retry sends the statements again on a fresh connection when the pooled
+// one was dead (the data node restarted since it was last used) and
+// nothing ran: the node reported its shutdown, or nothing was sent.
+func (s *nodeStream) retry(err error) bool {
+	if s.seen || s.retried || !s.conn.Retryable() || !connectionLost(err) {
+		return false
+	}
+	s.retried = true
+	if s.multi != nil {
+		s.multi.Close()
+	}
+	s.conn.Release(true)
+	s.conn, s.single, s.multi, s.cur = nil, nil, nil, nil
+	if err := s.start(); err != nil {
+		s.err = err
+		s.done = true
+		return false
+	}
+	return true
+}
+
+// connectionLost: the server ended the session before running anything
+// of ours (shutdown, crash, restart), or pgconn sent nothing.
+func connectionLost(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "57P01", "57P02", "57P03":
+			return pe.Severity == "FATAL"
+		}
+		return false
+	}
+	return pgconn.SafeToRetry(err)
 }
 
 func (s *nodeStream) Next() bool {
@@ -73,19 +127,30 @@ func (s *nodeStream) Next() bool {
 		if s.cur == nil {
 			if s.multi == nil || !s.multi.NextResult() {
 				s.finish()
+				if s.err != nil && s.retry(s.err) {
+					s.err, s.done = nil, false
+					continue
+				}
 				return false
 			}
 			s.cur = s.multi.ResultReader()
 		}
 		if s.cur.NextRow() {
+			s.seen = true
 			return true
 		}
 		tag, err := s.cur.Close()
 		if err != nil {
-			s.err = err
+			if s.retry(err) {
+				continue
+			}
+			if s.err == nil {
+				s.err = err
+			}
 			s.finish()
 			return false
 		}
+		s.seen = true
 		s.addTag(tag)
 		s.cur = nil
 		if s.multi == nil {

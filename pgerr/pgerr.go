@@ -97,8 +97,13 @@ type Fields struct {
 func FieldsOf(err error) Fields {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
+		sev := pe.Severity
+		if sev == "FATAL" || sev == "PANIC" {
+			// The data node's session ended, not the client's.
+			sev = "ERROR"
+		}
 		return Fields{
-			Severity: pe.Severity, Code: pe.Code, Message: pe.Message, Detail: pe.Detail,
+			Severity: sev, Code: pe.Code, Message: pe.Message, Detail: pe.Detail,
 			Hint: pe.Hint, Position: pe.Position, Where: pe.Where, SchemaName: pe.SchemaName,
 			TableName: pe.TableName, ColumnName: pe.ColumnName, DataTypeName: pe.DataTypeName,
 			ConstraintName: pe.ConstraintName, InternalPosition: pe.InternalPosition,

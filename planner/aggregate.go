@@ -71,8 +71,23 @@ func planTwoPhaseAggregate(ctx context.Context, env *Env, st *Statement, sel *pg
 	if err != nil {
 		return nil, err
 	}
+	visible := len(outputs)
 	for i := range keys {
 		keys[i].TypeOID = desc.Columns[keys[i].Col].TypeOID
+		if out := outputs[keys[i].Col]; executor.IsDateTime(keys[i].TypeOID) && out.Group >= 0 {
+			// Order by the group's epoch: one more (equivalent) group key,
+			// output after the visible columns and projected away.
+			g := len(groups)
+			groups = append(groups, epochOf(groups[out.Group]))
+			w.TargetList = append(w.TargetList[:g], append([]*pg_query.Node{pg_query.MakeResTargetNodeWithVal(clone(groups[g]), -1)}, w.TargetList[g:]...)...)
+			w.GroupClause = append(w.GroupClause, clone(groups[g]))
+			for j := range aggs {
+				aggs[j].Col++
+			}
+			keys[i].Col, keys[i].TypeOID = len(outputs), oidNumeric
+			outputs = append(outputs, executor.OutputCol{Group: g})
+			continue
+		}
 		if !executor.Comparable(keys[i].TypeOID) {
 			return nil, pgerr.Unsupported(hintGroupByDist, "ORDER BY a value of type %d over many shards is not supported yet", keys[i].TypeOID)
 		}
@@ -90,21 +105,45 @@ func planTwoPhaseAggregate(ctx context.Context, env *Env, st *Statement, sel *pg
 		return nil, err
 	}
 	groupCols := make([]int, len(groups))
+	groupTypes := make([]uint32, len(groups))
 	for i := range groups {
 		groupCols[i] = i
 	}
+	for i, o := range outputs[:visible] {
+		if o.Group >= 0 {
+			groupTypes[o.Group] = desc.Columns[i].TypeOID
+		}
+	}
+	cols := desc.Columns
+	for range outputs[visible:] {
+		cols = append(cols[:len(cols):len(cols)], executor.Column{Name: "epoch", TypeOID: oidNumeric, TypeSize: -1, TypeModifier: -1})
+	}
+	// Keyed min/max values are chosen by their key and passed on as they
+	// come: fetch them in the client's format.
+	clientFormat := map[int]int{}
+	ready := make([]bool, visible)
+	for i, o := range outputs[:visible] {
+		if o.Group < 0 && aggs[o.Agg].Keyed {
+			clientFormat[aggs[o.Agg].Col] = i
+			ready[i] = true
+		}
+	}
 	var root executor.Operator = &executor.Aggregate{
-		Input:     &executor.Gather{Targets: targets, Text: true},
-		GroupCols: groupCols,
-		Aggs:      aggs,
-		Output:    outputs,
-		Cols:      desc.Columns,
-		Sort:      keys,
+		Input:      &executor.Gather{Targets: targets, Cols: make([]executor.Column, len(w.TargetList)), Text: true, ClientFormat: clientFormat},
+		GroupCols:  groupCols,
+		GroupTypes: groupTypes,
+		Aggs:       aggs,
+		Output:     outputs,
+		Cols:       cols,
+		Sort:       keys,
 	}
 	if limit.Set || offset.Set {
 		root = &executor.Limit{Input: root, Limit: limit, Offset: offset}
 	}
-	return &executor.Convert{Input: root}, nil
+	if len(outputs) > visible {
+		root = &executor.Project{Input: root, Cols: desc.Columns}
+	}
+	return &executor.Convert{Input: root, Ready: ready}, nil
 }
 
 // groupExprs returns the GROUP BY expressions, with positions replaced by
@@ -169,12 +208,16 @@ func splitAggregate(fc *pg_query.FuncCall, typ uint32) (executor.Agg, []*pg_quer
 		}
 		return executor.Agg{}, nil, pgerr.Unsupported(hintGroupByDist, "sum of type %d over many shards is not supported yet", typ)
 	case "min", "max":
-		if !executor.Comparable(typ) {
-			return executor.Agg{}, nil, pgerr.Unsupported(hintGroupByDist, "%s of type %d over many shards is not supported yet", name, typ)
-		}
 		kind := executor.AggMin
 		if name == "max" {
 			kind = executor.AggMax
+		}
+		if executor.IsDateTime(typ) {
+			// The partial's epoch follows it and decides the combine.
+			return executor.Agg{Kind: kind, Type: typ, Keyed: true}, []*pg_query.Node{self, epochOf(self)}, nil
+		}
+		if !executor.Comparable(typ) {
+			return executor.Agg{}, nil, pgerr.Unsupported(hintGroupByDist, "%s of type %d over many shards is not supported yet", name, typ)
 		}
 		return executor.Agg{Kind: kind, Type: typ}, []*pg_query.Node{self}, nil
 	case "avg":

@@ -79,7 +79,7 @@ func shellAndShardWork(snap *catalog.Snapshot, env *Env, shellSQL string, t *cat
 func planCreateTable(ctx context.Context, env *Env, st *Statement, cs *pg_query.CreateStmt) (*Plan, error) {
 	if cs.Relation.Relpersistence == "t" {
 		if st.Distribute != nil {
-			return nil, pgerr.Unsupported("", "temporary tables cannot be distributed")
+			return nil, pgerr.Unsupported("Create the temporary table without DISTRIBUTE BY; it lives on one node for the session.", "temporary tables cannot be distributed")
 		}
 		return planShell(ctx, env, st, false)
 	}

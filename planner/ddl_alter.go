@@ -199,7 +199,7 @@ func planAlterTable(ctx context.Context, env *Env, st *Statement, as *pg_query.A
 	t := resolve(env, as.Relation)
 	if t == nil || as.Objtype != pg_query.ObjectType_OBJECT_TABLE {
 		if len(catalogRefs(env, st.Node)) > 0 {
-			return nil, pgerr.Unsupported("", "this ALTER statement is not supported on distributed tables yet")
+			return nil, pgerr.Unsupported("Recreate the table with the change, or alter it through its columns and constraints.", "this ALTER statement is not supported on distributed tables yet")
 		}
 		return planBroadcast(env, st)
 	}
@@ -218,7 +218,7 @@ func planAlterTable(ctx context.Context, env *Env, st *Statement, as *pg_query.A
 					return nil, err
 				}
 			case pg_query.ConstrType_CONSTR_FOREIGN:
-				return nil, pgerr.Unsupported("", "foreign keys on distributed tables are not supported yet")
+				return nil, pgerr.Unsupported("Enforce the relationship in the application for now; foreign keys across shards arrive later.", "foreign keys on distributed tables are not supported yet")
 			}
 		case pg_query.AlterTableType_AT_AddColumn:
 			for _, k := range c.GetDef().GetColumnDef().GetConstraints() {
@@ -228,7 +228,7 @@ func planAlterTable(ctx context.Context, env *Env, st *Statement, as *pg_query.A
 						return nil, pgerr.Unsupported(hintUniqueDist, "cannot create a unique constraint that does not include the distribution column %q", t.DistColumn)
 					}
 				case pg_query.ConstrType_CONSTR_FOREIGN:
-					return nil, pgerr.Unsupported("", "foreign keys on distributed tables are not supported yet")
+					return nil, pgerr.Unsupported("Enforce the relationship in the application for now; foreign keys across shards arrive later.", "foreign keys on distributed tables are not supported yet")
 				}
 			}
 		}
@@ -281,7 +281,7 @@ func planRename(env *Env, st *Statement, rs *pg_query.RenameStmt) (*Plan, error)
 			return shard(sh) + " RENAME CONSTRAINT " + quoteIdent(shardObjectName(t, sh, rs.Subname)) + " TO " + quoteIdent(shardObjectName(t, sh, rs.Newname)), nil
 		}
 	default:
-		return nil, pgerr.Unsupported("", "this rename is not supported on distributed tables yet")
+		return nil, pgerr.Unsupported("Rename the table, a column or a constraint.", "this rename is not supported on distributed tables yet")
 	}
 	return ddlPlan("ALTER TABLE", func(snap *catalog.Snapshot) ([]executor.Target, error) {
 		return shellAndShardWork(snap, env, shellSQL, t, perShard)

@@ -53,6 +53,9 @@ func CutDistribute(sql string) (string, []Distribute, error) {
 		case "replication":
 			d.Method = catalog.MethodReplication
 		default:
+			if !inCreate(toks, i) {
+				continue // not a DISTRIBUTE BY clause (e.g. a column named distribute)
+			}
 			return sql, nil, &pgerr.Error{Code: pgerr.SyntaxError, Message: "syntax error in DISTRIBUTE BY: expected HASH(column), MODULO(column), ROUNDROBIN or REPLICATION", Position: int32(toks[j].Start) + 1}
 		}
 		for k := int(toks[i].Start); k < int(toks[j].End); k++ {
@@ -77,4 +80,16 @@ func identValue(tok string) string {
 		return strings.ReplaceAll(tok[1:len(tok)-1], `""`, `"`)
 	}
 	return strings.ToLower(tok)
+}
+
+// inCreate says whether token i belongs to a statement starting with CREATE.
+func inCreate(toks []*pg_query.ScanToken, i int) bool {
+	start := 0
+	for k := i - 1; k >= 0; k-- {
+		if toks[k].Token == pg_query.Token_ASCII_59 {
+			start = k + 1
+			break
+		}
+	}
+	return start < len(toks) && toks[start].Token == pg_query.Token_CREATE
 }

@@ -15,21 +15,22 @@ func planInsert(ctx context.Context, env *Env, st *Statement, ins *pg_query.Inse
 	t := resolve(env, ins.Relation)
 	if t == nil {
 		if len(catalogRefs(env, st.Node)) > 0 {
-			return nil, pgerr.Unsupported("", "INSERT into a local table from distributed tables is not supported")
+			return nil, pgerr.Unsupported("Select the rows first, then insert them with VALUES.", "INSERT into a local table from distributed tables is not supported")
 		}
 		return planShell(ctx, env, st, true)
 	}
-	shape, err := classify(env, st.Node)
+	desc, err := env.Shell.Describe(ctx, st.SQL, st.ParamOIDs)
 	if err != nil {
 		return nil, err
 	}
-	desc, err := env.Shell.Describe(ctx, st.SQL, st.ParamOIDs)
+	shape, err := classify(env, st.Node)
 	if err != nil {
 		return nil, err
 	}
 	p := &Plan{Kind: KindQuery, ParamOIDs: desc.ParamOIDs, Columns: desc.Columns}
 	if t.Method == catalog.MethodReplication {
 		p.Root, err = replicatedPlan(env, st.SQL, shape, desc.Columns)
+		p.MultiNodeWrite = true
 		return p, err
 	}
 	if shape.dist != t {
@@ -64,7 +65,7 @@ func planInsert(ctx context.Context, env *Env, st *Statement, ins *pg_query.Inse
 		}
 		items := row.GetList().GetItems()
 		if col >= len(items) {
-			return nil, pgerr.Unsupported("", "INSERT must give a value for the distribution column %q", t.DistColumn)
+			return nil, pgerr.Unsupported("List the distribution column in the INSERT with a constant or a parameter.", "INSERT must give a value for the distribution column %q", t.DistColumn)
 		}
 		k, ok := constKey(items[col], t, desc.ParamOIDs)
 		if !ok {
@@ -93,6 +94,7 @@ func planInsert(ctx context.Context, env *Env, st *Statement, ins *pg_query.Inse
 		return p, nil
 	}
 	p.Root, err = insertSplit(env, st.SQL, ins, t, choosers, desc.Columns)
+	p.MultiNodeWrite = true
 	return p, err
 }
 
@@ -141,7 +143,7 @@ func insertSplit(env *Env, sql string, ins *pg_query.InsertStmt, t *catalog.Tabl
 		return nil, err
 	}
 	if len(rows) != len(choosers) {
-		return nil, pgerr.Unsupported("", "could not split the VALUES list of this INSERT")
+		return nil, pgerr.Unsupported("Insert the rows one statement at a time.", "could not split the VALUES list of this INSERT")
 	}
 	const marker = "\x00"
 	text := sql[:vs] + marker + sql[ve:]
@@ -198,7 +200,7 @@ func valuesRows(sql string, from int) ([]span, int, int, error) {
 		i++
 	}
 	if i == len(toks) {
-		return nil, 0, 0, pgerr.Unsupported("", "could not find the VALUES list of this INSERT")
+		return nil, 0, 0, pgerr.Unsupported("Insert the rows with INSERT ... VALUES (...).", "could not find the VALUES list of this INSERT")
 	}
 	var rows []span
 	i++
@@ -228,7 +230,7 @@ func valuesRows(sql string, from int) ([]span, int, int, error) {
 		break
 	}
 	if len(rows) == 0 {
-		return nil, 0, 0, pgerr.Unsupported("", "could not find the VALUES rows of this INSERT")
+		return nil, 0, 0, pgerr.Unsupported("Insert the rows with INSERT ... VALUES (...).", "could not find the VALUES rows of this INSERT")
 	}
 	return rows, rows[0].start, rows[len(rows)-1].end, nil
 }

@@ -15,13 +15,9 @@ func planModify(ctx context.Context, env *Env, st *Statement, rel *pg_query.Rang
 	t := resolve(env, rel)
 	if t == nil {
 		if len(catalogRefs(env, st.Node)) > 0 {
-			return nil, pgerr.Unsupported("", "modifying a local table using distributed tables is not supported")
+			return nil, pgerr.Unsupported("Select the rows first, then modify the local table.", "modifying a local table using distributed tables is not supported")
 		}
 		return planShell(ctx, env, st, true)
-	}
-	shape, err := classify(env, st.Node)
-	if err != nil {
-		return nil, err
 	}
 	for _, n := range set {
 		if n.GetResTarget().GetName() == t.DistColumn && t.DistColumn != "" {
@@ -32,9 +28,14 @@ func planModify(ctx context.Context, env *Env, st *Statement, rel *pg_query.Rang
 	if err != nil {
 		return nil, err
 	}
+	shape, err := classify(env, st.Node)
+	if err != nil {
+		return nil, err
+	}
 	p := &Plan{Kind: KindQuery, ParamOIDs: desc.ParamOIDs, Columns: desc.Columns}
 	if t.Method == catalog.MethodReplication {
 		p.Root, err = replicatedPlan(env, st.SQL, shape, desc.Columns)
+		p.MultiNodeWrite = true
 		return p, err
 	}
 	if shape.dist != t {
@@ -49,6 +50,7 @@ func planModify(ctx context.Context, env *Env, st *Statement, rel *pg_query.Rang
 		return nil, err
 	}
 	p.Root = &executor.Gather{Targets: groupByNode(perShard), Cols: desc.Columns}
+	p.MultiNodeWrite = true
 	return p, nil
 }
 

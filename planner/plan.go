@@ -82,6 +82,10 @@ type Plan struct {
 	DDL *DDL
 	// CatalogVersion is the catalog snapshot the plan was made against.
 	CatalogVersion uint64
+	// MultiNodeWrite: the statement may write on several data nodes, so
+	// outside a transaction block it runs in an implicit one (all nodes
+	// commit, or all roll back when one fails).
+	MultiNodeWrite bool
 }
 
 // DDL is a schema change: catalog commands and statements for the nodes.

@@ -42,22 +42,24 @@ func plan(ctx context.Context, env *Env, st *Statement) (*Plan, error) {
 		return planAlterTable(ctx, env, st, n.AlterTableStmt)
 	case *pg_query.Node_RenameStmt:
 		return planRename(env, st, n.RenameStmt)
+	case *pg_query.Node_VariableShowStmt:
+		return planShell(ctx, env, st, true)
 	case *pg_query.Node_ExplainStmt:
 		return planExplain(ctx, env, st, n.ExplainStmt)
 	case *pg_query.Node_CreatedbStmt, *pg_query.Node_DropdbStmt:
-		return nil, pgerr.Unsupported("", "CREATE DATABASE and DROP DATABASE are not supported through the coordinator yet")
+		return nil, pgerr.Unsupported("A distgres cluster serves one database; use schemas to separate applications.", "CREATE DATABASE and DROP DATABASE are not supported through the coordinator yet")
 	case *pg_query.Node_CopyStmt:
-		return nil, pgerr.Unsupported("load rows with INSERT for now", "COPY is not supported yet")
+		return nil, pgerr.Unsupported("Load rows with INSERT ... VALUES for now.", "COPY is not supported yet")
 	case *pg_query.Node_CreateTableAsStmt, *pg_query.Node_ViewStmt, *pg_query.Node_CreateTrigStmt,
 		*pg_query.Node_RuleStmt, *pg_query.Node_CreatePolicyStmt, *pg_query.Node_CreateStatsStmt,
 		*pg_query.Node_RefreshMatViewStmt:
 		if refs := catalogRefs(env, st.Node); len(refs) > 0 || isTableAs(st.Node) {
-			return nil, pgerr.Unsupported("", "%s is not supported on distributed tables yet", statementName(st.Node))
+			return nil, pgerr.Unsupported("Run it on a table that is not distributed, or query the distributed table directly.", "%s is not supported on distributed tables yet", statementName(st.Node))
 		}
 		return planBroadcast(env, st)
 	default:
 		if refs := catalogRefs(env, st.Node); len(refs) > 0 {
-			return nil, pgerr.Unsupported("", "%s on distributed tables is not supported yet", statementName(st.Node))
+			return nil, pgerr.Unsupported("Apply it to a table that is not distributed.", "%s on distributed tables is not supported yet", statementName(st.Node))
 		}
 		return planBroadcast(env, st)
 	}

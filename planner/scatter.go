@@ -17,53 +17,71 @@ func planMergeScatter(ctx context.Context, env *Env, st *Statement, sel *pg_quer
 	}
 	w := clone(sel)
 	visible := len(desc.Columns)
-	keys, hidden, err := sortKeys(sel, desc, func(expr *pg_query.Node) int {
+	addHidden := func(expr *pg_query.Node) int {
 		w.TargetList = append(w.TargetList, pg_query.MakeResTargetNodeWithVal(clone(expr), -1))
 		return len(w.TargetList) - 1 + visible - len(sel.TargetList)
-	})
+	}
+	keys, exprs, err := sortKeys(sel, desc, addHidden)
 	if err != nil {
 		return nil, err
 	}
+	hidden := len(w.TargetList) - len(sel.TargetList)
 	limit, offset, err := limitCounts(sel)
 	if err != nil {
 		return nil, err
 	}
-	changed := hidden > 0
 	if sel.LimitOffset != nil {
-		changed = true
 		if sel.LimitCount != nil && limit.Set {
 			w.LimitCount = pg_query.MakeAExprNode(pg_query.A_Expr_Kind_AEXPR_OP, []*pg_query.Node{pg_query.MakeStrNode("+")}, clone(sel.LimitCount), clone(sel.LimitOffset), -1)
 		}
 		w.LimitOffset = nil
 	}
-	sql := st.SQL
 	cols := desc.Columns
-	if changed {
-		if sql, err = deparse(&pg_query.Node{Node: &pg_query.Node_SelectStmt{SelectStmt: w}}); err != nil {
+	if hidden > 0 {
+		sql, err := deparse(&pg_query.Node{Node: &pg_query.Node_SelectStmt{SelectStmt: w}})
+		if err != nil {
 			return nil, err
 		}
-		if hidden > 0 {
-			d, err := env.Shell.Describe(ctx, sql, desc.ParamOIDs)
-			if err != nil {
-				return nil, err
-			}
-			cols = d.Columns
+		d, err := env.Shell.Describe(ctx, sql, desc.ParamOIDs)
+		if err != nil {
+			return nil, err
 		}
+		cols = d.Columns
 	}
 	for i := range keys {
 		keys[i].TypeOID = cols[keys[i].Col].TypeOID
+		if executor.IsDateTime(keys[i].TypeOID) {
+			// Dates and times are ordered by their epoch, whatever the
+			// session's DateStyle and time zone print.
+			keys[i].Col = addHidden(epochOf(exprs[i]))
+			keys[i].TypeOID = oidNumeric
+			cols = append(cols, executor.Column{Name: "epoch", TypeOID: oidNumeric, TypeSize: -1, TypeModifier: -1})
+			hidden++
+			continue
+		}
 		if !executor.Comparable(keys[i].TypeOID) {
 			return nil, pgerr.Unsupported("Fix the distribution column to one value, or order by a column of a basic type.", "ORDER BY a value of type %d over many shards is not supported yet", keys[i].TypeOID)
+		}
+	}
+	sql := st.SQL
+	if hidden > 0 || sel.LimitOffset != nil {
+		if sql, err = deparse(&pg_query.Node{Node: &pg_query.Node_SelectStmt{SelectStmt: w}}); err != nil {
+			return nil, err
 		}
 	}
 	targets, err := nodeTargets(env, sql)
 	if err != nil {
 		return nil, err
 	}
-	text := len(keys) > 0
-	var root executor.Operator = &executor.Gather{Targets: targets, Cols: cols, Text: text}
+	// Rows pass through in the client's formats; only hidden sort keys come
+	// as text.
+	g := &executor.Gather{Targets: targets, Cols: cols}
+	if hidden > 0 {
+		g.HiddenFrom = visible
+	}
+	var root executor.Operator = g
 	if len(keys) > 0 {
-		root = &executor.MergeSort{Input: root.(*executor.Gather), Keys: keys}
+		root = &executor.MergeSort{Input: g, Keys: keys}
 	}
 	if limit.Set || offset.Set {
 		root = &executor.Limit{Input: root, Limit: limit, Offset: offset}
@@ -71,40 +89,39 @@ func planMergeScatter(ctx context.Context, env *Env, st *Statement, sel *pg_quer
 	if hidden > 0 {
 		root = &executor.Project{Input: root, Cols: desc.Columns}
 	}
-	if text {
-		root = &executor.Convert{Input: root}
-	}
 	return root, nil
 }
 
 // sortKeys resolves ORDER BY items to output columns; items that are not
-// output columns are added with addHidden, which returns their column.
-func sortKeys(sel *pg_query.SelectStmt, desc *Description, addHidden func(*pg_query.Node) int) ([]executor.SortKey, int, error) {
+// output columns are added with addHidden, which returns their column. It
+// also returns each key's expression.
+func sortKeys(sel *pg_query.SelectStmt, desc *Description, addHidden func(*pg_query.Node) int) ([]executor.SortKey, []*pg_query.Node, error) {
 	var keys []executor.SortKey
-	hidden := 0
+	var exprs []*pg_query.Node
 	for _, n := range sel.SortClause {
 		sb := n.GetSortBy()
 		expr := sb.Node
 		if cc := expr.GetCollateClause(); cc != nil {
 			if !isCCollation(cc) {
-				return nil, 0, pgerr.Unsupported("Order by the C collation, or fix the distribution column to one value.", "ORDER BY with a non-C collation over many shards is not supported yet")
+				return nil, nil, pgerr.Unsupported("Order by the C collation, or fix the distribution column to one value.", "ORDER BY with a non-C collation over many shards is not supported yet")
 			}
 			expr = cc.Arg
 		}
 		col := outputColumn(sel, desc, expr)
 		if col < 0 {
 			if addHidden == nil {
-				return nil, 0, pgerr.Unsupported("Order by columns of the select list.", "ORDER BY expressions that are not in the select list are not supported for aggregates over many shards")
+				return nil, nil, pgerr.Unsupported("Order by columns of the select list.", "ORDER BY expressions that are not in the select list are not supported for aggregates over many shards")
 			}
 			col = addHidden(expr)
-			hidden++
+		} else if col < len(sel.TargetList) {
+			expr = sel.TargetList[col].GetResTarget().GetVal()
 		}
 		k := executor.SortKey{Col: col}
 		switch sb.SortbyDir {
 		case pg_query.SortByDir_SORTBY_DESC:
 			k.Desc = true
 		case pg_query.SortByDir_SORTBY_USING:
-			return nil, 0, pgerr.Unsupported("Use ASC or DESC.", "ORDER BY ... USING over many shards is not supported")
+			return nil, nil, pgerr.Unsupported("Use ASC or DESC.", "ORDER BY ... USING over many shards is not supported")
 		}
 		switch sb.SortbyNulls {
 		case pg_query.SortByNulls_SORTBY_NULLS_FIRST:
@@ -115,8 +132,20 @@ func sortKeys(sel *pg_query.SelectStmt, desc *Description, addHidden func(*pg_qu
 			k.NullsFirst = k.Desc
 		}
 		keys = append(keys, k)
+		exprs = append(exprs, expr)
 	}
-	return keys, hidden, nil
+	return keys, exprs, nil
+}
+
+// epochOf is extract(epoch from (expr)): a numeric that orders dates and
+// timestamps as PostgreSQL does (BC dates, years past 9999, daylight
+// saving changes), independent of how they print.
+func epochOf(expr *pg_query.Node) *pg_query.Node {
+	return &pg_query.Node{Node: &pg_query.Node_FuncCall{FuncCall: &pg_query.FuncCall{
+		Funcname: []*pg_query.Node{pg_query.MakeStrNode("pg_catalog"), pg_query.MakeStrNode("extract")},
+		Args:     []*pg_query.Node{pg_query.MakeAConstStrNode("epoch", -1), clone(expr)},
+		Location: -1,
+	}}}
 }
 
 func isCCollation(cc *pg_query.CollateClause) bool {

@@ -8,6 +8,7 @@ import (
 	"github.com/distgres/distgres/executor"
 	"github.com/distgres/distgres/pgerr"
 	pg_query "github.com/pganalyze/pg_query_go/v5"
+	"google.golang.org/protobuf/proto"
 )
 
 const hintJoins = "Join distributed tables on their distribution columns with both fixed to one value, or use reference tables (DISTRIBUTE BY REPLICATION); general joins of distributed tables arrive with the distributed planner."
@@ -195,14 +196,16 @@ func nodeTargets(env *Env, sql string) ([]executor.Target, error) {
 }
 
 func planSelect(ctx context.Context, env *Env, st *Statement, sel *pg_query.SelectStmt) (*Plan, error) {
-	shape, err := classify(env, st.Node)
+	if len(catalogRefs(env, st.Node)) == 0 {
+		return planShell(ctx, env, st, true)
+	}
+	// PostgreSQL checks the statement first, so that an unknown table or
+	// column gets its own error rather than a distgres restriction.
+	desc, err := env.Shell.Describe(ctx, st.SQL, st.ParamOIDs)
 	if err != nil {
 		return nil, err
 	}
-	if shape.allLocal() {
-		return planShell(ctx, env, st, true)
-	}
-	desc, err := env.Shell.Describe(ctx, st.SQL, st.ParamOIDs)
+	shape, err := classify(env, st.Node)
 	if err != nil {
 		return nil, err
 	}
@@ -211,12 +214,11 @@ func planSelect(ctx context.Context, env *Env, st *Statement, sel *pg_query.Sele
 		p.Root, err = routerPlan(env, st.SQL, shape, key{}, desc.Columns)
 		return p, err
 	}
-	if inTopFrom(sel, shape.distR) {
-		if k, ok := findKey(sel.WhereClause, shape.dist, shape.distR, desc.ParamOIDs); ok {
-			p.Root, err = routerPlan(env, st.SQL, shape, k, desc.Columns)
-			return p, err
-		}
-	} else {
+	if k, ok := routerKey(st.Node, shape, desc.ParamOIDs); ok {
+		p.Root, err = routerPlan(env, st.SQL, shape, k, desc.Columns)
+		return p, err
+	}
+	if !inTopFrom(sel, shape.distR) {
 		return nil, pgerr.Unsupported(hintJoins, "a distributed table in a subquery, CTE or set operation is only supported when its distribution column is fixed to one value")
 	}
 	if len(sel.LockingClause) > 0 {
@@ -301,6 +303,49 @@ func distinctOnDist(sel *pg_query.SelectStmt, shape *queryShape) bool {
 	}
 	for _, d := range sel.DistinctClause {
 		if isDistColumn(d, shape.dist, shape.distR) {
+			return true
+		}
+	}
+	return false
+}
+
+// routerKey finds the distribution key of the statement's one reference
+// to a distributed table: the WHERE clause of the SELECT whose FROM holds
+// that reference fixes it. Every row of the table the statement can see
+// then lives in one shard, wherever the reference sits (subquery, CTE,
+// set operation), so the whole statement can run there.
+func routerKey(stmt *pg_query.Node, shape *queryShape, paramOIDs []uint32) (key, bool) {
+	var k key
+	found := false
+	walk(stmt, func(m proto.Message) bool {
+		if found {
+			return false
+		}
+		sel, ok := m.(*pg_query.SelectStmt)
+		if !ok || !fromContains(sel.FromClause, shape.distR) {
+			return true
+		}
+		k, found = findKey(sel.WhereClause, shape.dist, shape.distR, paramOIDs)
+		return !found
+	})
+	return k, found
+}
+
+// fromContains says whether rv is an item of a FROM list or of a join tree
+// in it (not of a subquery).
+func fromContains(from []*pg_query.Node, rv *pg_query.RangeVar) bool {
+	var in func(n *pg_query.Node) bool
+	in = func(n *pg_query.Node) bool {
+		switch x := n.Node.(type) {
+		case *pg_query.Node_RangeVar:
+			return x.RangeVar == rv
+		case *pg_query.Node_JoinExpr:
+			return in(x.JoinExpr.Larg) || in(x.JoinExpr.Rarg)
+		}
+		return false
+	}
+	for _, f := range from {
+		if in(f) {
 			return true
 		}
 	}
