@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 
 	"sort"
 	"strconv"
@@ -246,8 +247,21 @@ func addPartial(s *aggState, typ uint32, v []byte) error {
 			return pgerr.New("22003", "bigint out of range")
 		}
 		s.i = r
-	case oidFloat4, oidFloat8:
-		s.f += parseFloat(v)
+	case oidFloat4:
+		// float4 sums add in float4 arithmetic, as float4pl does.
+		x, y := float32(s.f), float32(parseFloat(v))
+		r := x + y
+		if math.IsInf(float64(r), 0) && !math.IsInf(float64(x), 0) && !math.IsInf(float64(y), 0) {
+			return pgerr.New("22003", "value out of range: overflow")
+		}
+		s.f = float64(r)
+	case oidFloat8:
+		x, y := s.f, parseFloat(v)
+		r := x + y
+		if math.IsInf(r, 0) && !math.IsInf(x, 0) && !math.IsInf(y, 0) {
+			return pgerr.New("22003", "value out of range: overflow")
+		}
+		s.f = r
 	case oidNumeric:
 		var d apd.Decimal
 		if _, _, err := d.SetString(string(v)); err != nil {
@@ -257,7 +271,7 @@ func addPartial(s *aggState, typ uint32, v []byte) error {
 			s.d.Set(&d)
 			return nil
 		}
-		if _, err := apd.BaseContext.WithPrecision(4000).Add(&s.d, &s.d, &d); err != nil {
+		if _, err := numericContext.Add(&s.d, &s.d, &d); err != nil {
 			return err
 		}
 	default:
@@ -348,3 +362,11 @@ func groupValue(typ uint32, v []byte) []byte {
 	}
 	return v
 }
+
+// numericContext adds numerics exactly; Infinity - Infinity gives NaN, as
+// in PostgreSQL, instead of an error.
+var numericContext = func() *apd.Context {
+	c := apd.BaseContext.WithPrecision(4000)
+	c.Traps = apd.DefaultTraps &^ apd.InvalidOperation
+	return c
+}()

@@ -89,6 +89,14 @@ func sign(c int) int {
 
 func TestCompareTextMatchesPostgres(t *testing.T) {
 	for _, c := range pgCompare {
+		if IsDateTime(c.oid) {
+			// Ordered by extract(epoch from ...), never by their text,
+			// which these cases show to be wrong.
+			if Comparable(c.oid) {
+				t.Errorf("Comparable(%d) = true; dates and times must be ordered by epoch", c.oid)
+			}
+			continue
+		}
 		if !Comparable(c.oid) {
 			t.Errorf("Comparable(%d) = false, but compareText is used for it", c.oid)
 		}
@@ -106,7 +114,7 @@ func TestComparable(t *testing.T) {
 		oid  uint32
 		want bool
 	}{
-		{23, true}, {20, true}, {1700, true}, {701, true}, {25, true}, {1042, true}, {2950, true}, {1184, true},
+		{23, true}, {20, true}, {1700, true}, {701, true}, {25, true}, {1042, true}, {2950, true}, {1184, false}, {1082, false}, {1114, false},
 		{17, false},   // bytea
 		{114, false},  // json
 		{3802, false}, // jsonb
@@ -252,6 +260,26 @@ func TestCompareRowsEqual(t *testing.T) {
 	for _, c := range cases {
 		if got := sign(compareRows(c.keys, c.a, c.b)); got != c.want {
 			t.Errorf("compareRows(%+v, %s, %s) = %d, want %d", c.keys, showRow(c.a), showRow(c.b), got, c.want)
+		}
+	}
+}
+
+// Epochs of dates and timestamps (extract(epoch from ...) on the nodes)
+// are numerics, including PostgreSQL's infinities.
+func TestCompareEpochs(t *testing.T) {
+	cases := []struct {
+		a, b string
+		want int
+	}{
+		{"-Infinity", "-62135596800", -1},
+		{"Infinity", "253402214400", 1},
+		{"-63524358000.000000", "-62135596800.000000", -1}, // 0044-03-15 BC < 0001-01-01
+		{"1730611800.000000", "1730614200.000000", -1},     // 01:30-04 < 01:10-05 on 2024-11-03
+		{"1704067200.000001", "1704067200", 1},
+	}
+	for _, c := range cases {
+		if got := sign(compareText(1700, []byte(c.a), []byte(c.b))); got != c.want {
+			t.Errorf("numeric %s vs %s = %d, want %d", c.a, c.b, got, c.want)
 		}
 	}
 }

@@ -3,7 +3,9 @@ package executor
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
+	"strings"
 
 	"github.com/distgres/distgres/pgerr"
 )
@@ -16,6 +18,8 @@ type Count struct {
 	Param int
 }
 
+// eval returns the amount, or def when it is absent or NULL (LIMIT NULL
+// means no limit, OFFSET NULL means 0).
 func (c Count) eval(params Params, def int64) (int64, error) {
 	if !c.Set {
 		return def, nil
@@ -29,7 +33,7 @@ func (c Count) eval(params Params, def int64) (int64, error) {
 	}
 	v := params.Values[i]
 	if v == nil {
-		return def, nil // LIMIT NULL means no limit; OFFSET NULL means 0.
+		return def, nil
 	}
 	var n int64
 	if params.Format(i) == BinaryFormat {
@@ -43,12 +47,15 @@ func (c Count) eval(params Params, def int64) (int64, error) {
 		}
 	} else {
 		var err error
-		if n, err = strconv.ParseInt(string(v), 10, 64); err != nil {
+		if n, err = strconv.ParseInt(strings.TrimSpace(string(v)), 10, 64); err != nil {
 			return 0, pgerr.New(pgerr.InvalidTextRep, "invalid input syntax for type bigint: %q", v)
 		}
 	}
 	return n, nil
 }
+
+// noLimit stands for LIMIT ALL / LIMIT NULL.
+const noLimit = math.MinInt64
 
 // Limit skips Offset rows and passes at most Limit rows.
 type Limit struct {
@@ -60,7 +67,7 @@ type Limit struct {
 var _ Operator = (*Limit)(nil)
 
 func (l *Limit) Open(ctx context.Context, rt *Runtime, params Params) (Rows, error) {
-	limit, err := l.Limit.eval(params, -1)
+	limit, err := l.Limit.eval(params, noLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +75,7 @@ func (l *Limit) Open(ctx context.Context, rt *Runtime, params Params) (Rows, err
 	if err != nil {
 		return nil, err
 	}
-	if limit < -1 || (l.Limit.Set && limit < 0) {
+	if limit < 0 && limit != noLimit {
 		return nil, pgerr.New("2201W", "LIMIT must not be negative")
 	}
 	if offset < 0 {
@@ -100,7 +107,7 @@ func (r *limitRows) Next() bool {
 		}
 		r.offset--
 	}
-	if r.limit >= 0 && r.n >= r.limit {
+	if r.limit != noLimit && r.n >= r.limit {
 		return false
 	}
 	if !r.in.Next() {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/cockroachdb/apd/v3"
+	"github.com/distgres/distgres/pgerr"
 )
 
 // numericDiv divides as PostgreSQL's numeric_div does, including its choice
@@ -15,6 +16,16 @@ func numericDiv(num, den *apd.Decimal) (*apd.Decimal, error) {
 		minSigDigits   = 16
 		maxDisplayScal = 1000
 	)
+	switch {
+	case num.Form == apd.NaN || den.Form == apd.NaN || (num.Form == apd.Infinite && den.Form == apd.Infinite):
+		return &apd.Decimal{Form: apd.NaN}, nil
+	case den.Form == apd.Finite && den.IsZero():
+		return nil, pgerr.New("22012", "division by zero")
+	case num.Form == apd.Infinite:
+		return &apd.Decimal{Form: apd.Infinite, Negative: num.Negative != den.Negative}, nil
+	case den.Form == apd.Infinite:
+		return apd.New(0, 0), nil
+	}
 	w1, f1 := baseWeight(num)
 	w2, f2 := baseWeight(den)
 	qweight := w1 - w2
@@ -39,6 +50,9 @@ func numericDiv(num, den *apd.Decimal) (*apd.Decimal, error) {
 	var r apd.Decimal
 	if _, err := ctx.Quantize(&r, &q, -int32(rscale)); err != nil {
 		return nil, err
+	}
+	if r.IsZero() {
+		r.Negative = false // PostgreSQL has no negative zero
 	}
 	return &r, nil
 }

@@ -29,7 +29,7 @@ func planInsert(ctx context.Context, env *Env, st *Statement, ins *pg_query.Inse
 	}
 	p := &Plan{Kind: KindQuery, ParamOIDs: desc.ParamOIDs, Columns: desc.Columns}
 	if t.Method == catalog.MethodReplication {
-		p.Root, err = replicatedPlan(env, st.SQL, shape, desc.Columns)
+		p.Root, err = replicatedPlan(env, st.SQL, t, shape, desc.Columns)
 		p.MultiNodeWrite = true
 		return p, err
 	}
@@ -150,6 +150,9 @@ func insertSplit(env *Env, sql string, ins *pg_query.InsertStmt, t *catalog.Tabl
 	shift := int32(len(marker) - (ve - vs))
 	var refs []*pg_query.RangeVar
 	for _, rv := range catalogRangeVars(resolveAll(env, &pg_query.Node{Node: &pg_query.Node_InsertStmt{InsertStmt: ins}})) {
+		if int(rv.Location) >= vs && int(rv.Location) < ve {
+			return nil, pgerr.Unsupported("Compute the value first, or insert that row in a statement of its own.", "subqueries on tables in a multi-row VALUES list are not supported yet")
+		}
 		if int(rv.Location) >= ve {
 			rv = proto.Clone(rv).(*pg_query.RangeVar)
 			rv.Location += shift
@@ -235,19 +238,28 @@ func valuesRows(sql string, from int) ([]span, int, int, error) {
 	return rows, rows[0].start, rows[len(rows)-1].end, nil
 }
 
-// replicatedPlan runs a write on every placement of a reference table.
-func replicatedPlan(env *Env, sql string, shape *queryShape, cols []executor.Column) (executor.Operator, error) {
+// replicatedPlan runs a write on every placement of a reference table t.
+// It may read other reference tables (every node has them), not
+// distributed ones.
+func replicatedPlan(env *Env, sql string, t *catalog.Table, shape *queryShape, cols []executor.Column) (executor.Operator, error) {
+	if shape.dist != nil {
+		return nil, pgerr.Unsupported("Read the distributed table in a separate statement, then write the reference table.", "writing a reference table from a distributed table is not supported yet")
+	}
 	tpl, err := newTemplate(sql, catalogRangeVars(shape.refs))
 	if err != nil {
 		return nil, err
 	}
 	text := renderFor(env, tpl, shardNamer(nil, 0))
 	var targets []executor.Target
-	for _, n := range env.Catalog.ActiveNodes() {
+	for _, id := range t.Shards[0].Placements {
+		n, ok := env.Catalog.Node(id)
+		if !ok {
+			return nil, pgerr.New(pgerr.CannotConnectNow, "reference table %s is placed on unknown node %d", t.Name, id)
+		}
 		targets = append(targets, executor.Target{Node: n, Database: env.ShardDB, SQL: []string{text}})
 	}
 	if len(targets) == 0 {
-		return nil, pgerr.New(pgerr.CannotConnectNow, "no data nodes are available")
+		return nil, pgerr.New(pgerr.CannotConnectNow, "reference table %s has no placements", t.Name)
 	}
 	return &executor.Gather{Targets: targets, Cols: cols, Replicated: true}, nil
 }

@@ -34,7 +34,7 @@ func planModify(ctx context.Context, env *Env, st *Statement, rel *pg_query.Rang
 	}
 	p := &Plan{Kind: KindQuery, ParamOIDs: desc.ParamOIDs, Columns: desc.Columns}
 	if t.Method == catalog.MethodReplication {
-		p.Root, err = replicatedPlan(env, st.SQL, shape, desc.Columns)
+		p.Root, err = replicatedPlan(env, st.SQL, t, shape, desc.Columns)
 		p.MultiNodeWrite = true
 		return p, err
 	}

@@ -463,7 +463,9 @@ var planCases = []planCase{
 	{name: "misc/alter-index-of-distributed-table", sql: "ALTER INDEX t_name_idx RENAME TO t_title_idx"},
 	// A multi-row INSERT whose rows read a reference table: each shard's
 	// statement must name the reference table's shard.
-	{name: "insert/multi-row-reading-reference", sql: "INSERT INTO t (id, name) VALUES (1, 'a'), (2, (SELECT label FROM r WHERE rid = 1))", check: workerSQL(`"r_102012"`, "FROM r ")},
+	// A multi-row VALUES list is cut into rows by text; a table inside a
+	// row would keep its logical name, so it is refused.
+	{name: "insert/multi-row-reading-reference", sql: "INSERT INTO t (id, name) VALUES (1, 'a'), (2, (SELECT label FROM r WHERE rid = 1))", code: "0A000"},
 	// Writes to a reference table that read a distributed table: every
 	// node would read only its own part (or a shard it does not hold).
 	{name: "error/update-reference-from-distributed", sql: "UPDATE r SET label = t.name FROM t WHERE t.id = r.rid", code: "0A000"},

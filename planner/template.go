@@ -41,6 +41,11 @@ func newTemplate(sql string, refs []*pg_query.RangeVar) (*template, error) {
 		if !ok {
 			return nil, fmt.Errorf("planner: cannot find table reference %q at %d", rv.Relname, rv.Location)
 		}
+		if !rv.Inh {
+			// FROM ONLY t: shards have no children, and ONLY cannot stand
+			// before a subquery, so the keyword goes with the name.
+			sp.start = onlyStart(scan.Tokens, sp.start)
+		}
 		cuts = append(cuts, cut{sp, rv})
 	}
 	sort.Slice(cuts, func(i, j int) bool { return cuts[i].start < cuts[j].start })
@@ -88,4 +93,14 @@ func (t *template) render(name func(rv *pg_query.RangeVar) (text string, aliasab
 	}
 	b.WriteString(t.parts[len(t.parts)-1])
 	return b.String()
+}
+
+// onlyStart returns the start of an ONLY keyword right before the name at
+// start (start itself if there is none).
+func onlyStart(toks []*pg_query.ScanToken, start int) int {
+	i := sort.Search(len(toks), func(i int) bool { return int(toks[i].Start) >= start })
+	if i > 0 && toks[i-1].Token == pg_query.Token_ONLY {
+		return int(toks[i-1].Start)
+	}
+	return start
 }

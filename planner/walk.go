@@ -38,24 +38,61 @@ func walkReflect(m protoreflect.Message, fn func(proto.Message) bool) {
 }
 
 // rangeVars returns every RangeVar in the statement, except references to
-// CTE names.
+// common table expressions visible where they stand.
 func rangeVars(stmt proto.Message) []*pg_query.RangeVar {
-	ctes := map[string]bool{}
-	walk(stmt, func(m proto.Message) bool {
-		if c, ok := m.(*pg_query.CommonTableExpr); ok {
-			ctes[c.Ctename] = true
-		}
-		return true
-	})
 	var out []*pg_query.RangeVar
-	walk(stmt, func(m proto.Message) bool {
-		if rv, ok := m.(*pg_query.RangeVar); ok {
-			if rv.Schemaname == "" && ctes[rv.Relname] {
-				return true
+	collectRangeVars(stmt.ProtoReflect(), nil, &out)
+	return out
+}
+
+// collectRangeVars walks the tree keeping the CTE names in scope: a WITH
+// clause's names are visible in its statement (and, for WITH RECURSIVE, in
+// its own queries).
+func collectRangeVars(m protoreflect.Message, ctes map[string]bool, out *[]*pg_query.RangeVar) {
+	if !m.IsValid() {
+		return
+	}
+	switch x := m.Interface().(type) {
+	case *pg_query.RangeVar:
+		if x.Schemaname == "" && ctes[x.Relname] {
+			return
+		}
+		*out = append(*out, x)
+		return
+	case *pg_query.SelectStmt:
+		ctes = withScope(ctes, x.WithClause)
+	case *pg_query.InsertStmt:
+		ctes = withScope(ctes, x.WithClause)
+	case *pg_query.UpdateStmt:
+		ctes = withScope(ctes, x.WithClause)
+	case *pg_query.DeleteStmt:
+		ctes = withScope(ctes, x.WithClause)
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsList() && fd.Kind() == protoreflect.MessageKind:
+			l := v.List()
+			for i := 0; i < l.Len(); i++ {
+				collectRangeVars(l.Get(i).Message(), ctes, out)
 			}
-			out = append(out, rv)
+		case fd.IsMap():
+		case fd.Kind() == protoreflect.MessageKind:
+			collectRangeVars(v.Message(), ctes, out)
 		}
 		return true
 	})
-	return out
+}
+
+func withScope(ctes map[string]bool, w *pg_query.WithClause) map[string]bool {
+	if w == nil || len(w.Ctes) == 0 {
+		return ctes
+	}
+	next := make(map[string]bool, len(ctes)+len(w.Ctes))
+	for k := range ctes {
+		next[k] = true
+	}
+	for _, c := range w.Ctes {
+		next[c.GetCommonTableExpr().GetCtename()] = true
+	}
+	return next
 }
