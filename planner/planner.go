@@ -155,14 +155,14 @@ func planBroadcast(env *Env, st *Statement) (*Plan, error) {
 	if len(nodes) == 0 {
 		return nil, pgerr.New(pgerr.CannotConnectNow, "no data nodes are available")
 	}
-	roleOnly := isRoleStatement(st.Node)
+	shards := shardsNeed(st.Node)
 	sql := st.SQL
 	return &Plan{Kind: KindDDL, DDL: &DDL{
 		Work: func(*catalog.Snapshot) ([]executor.Target, error) {
 			var ts []executor.Target
 			for _, n := range nodes {
 				ts = append(ts, executor.Target{Node: n, Database: env.ShellDB, SQL: []string{sql}})
-				if !roleOnly {
+				if shards {
 					ts = append(ts, executor.Target{Node: n, Database: env.ShardDB, SQL: []string{sql}})
 				}
 			}
@@ -171,12 +171,36 @@ func planBroadcast(env *Env, st *Statement) (*Plan, error) {
 	}}, nil
 }
 
-// isRoleStatement: roles are per server, not per database.
-func isRoleStatement(n *pg_query.Node) bool {
-	switch n.Node.(type) {
-	case *pg_query.Node_CreateRoleStmt, *pg_query.Node_AlterRoleStmt, *pg_query.Node_DropRoleStmt,
-		*pg_query.Node_CreatedbStmt, *pg_query.Node_DropdbStmt, *pg_query.Node_AlterRoleSetStmt:
+// shardsNeed says whether a utility statement must also run in the shard
+// databases: objects that shard tables and the fragments sent to them use
+// (schemas, types, domains, functions, extensions, sequences, operators).
+// Everything else (roles, comments, grants, DO blocks...) runs in the
+// shell databases only; roles are per server anyway.
+func shardsNeed(n *pg_query.Node) bool {
+	switch x := n.Node.(type) {
+	case *pg_query.Node_CreateSchemaStmt, *pg_query.Node_CompositeTypeStmt, *pg_query.Node_CreateEnumStmt,
+		*pg_query.Node_CreateRangeStmt, *pg_query.Node_AlterEnumStmt, *pg_query.Node_CreateDomainStmt,
+		*pg_query.Node_AlterDomainStmt, *pg_query.Node_CreateFunctionStmt, *pg_query.Node_AlterFunctionStmt,
+		*pg_query.Node_CreateExtensionStmt, *pg_query.Node_AlterExtensionStmt, *pg_query.Node_AlterExtensionContentsStmt,
+		*pg_query.Node_DefineStmt, *pg_query.Node_CreateCastStmt, *pg_query.Node_CreateConversionStmt,
+		*pg_query.Node_CreateSeqStmt, *pg_query.Node_AlterSeqStmt, *pg_query.Node_CreateOpClassStmt,
+		*pg_query.Node_CreateOpFamilyStmt, *pg_query.Node_AlterOpFamilyStmt, *pg_query.Node_AlterObjectSchemaStmt,
+		*pg_query.Node_AlterOwnerStmt:
 		return true
+	case *pg_query.Node_DropStmt:
+		switch x.DropStmt.RemoveType {
+		case pg_query.ObjectType_OBJECT_TABLE, pg_query.ObjectType_OBJECT_INDEX, pg_query.ObjectType_OBJECT_VIEW,
+			pg_query.ObjectType_OBJECT_MATVIEW, pg_query.ObjectType_OBJECT_FOREIGN_TABLE:
+			return false
+		}
+		return true
+	case *pg_query.Node_RenameStmt:
+		switch x.RenameStmt.RenameType {
+		case pg_query.ObjectType_OBJECT_SCHEMA, pg_query.ObjectType_OBJECT_TYPE, pg_query.ObjectType_OBJECT_DOMAIN,
+			pg_query.ObjectType_OBJECT_FUNCTION, pg_query.ObjectType_OBJECT_PROCEDURE, pg_query.ObjectType_OBJECT_SEQUENCE,
+			pg_query.ObjectType_OBJECT_ATTRIBUTE:
+			return true
+		}
 	}
 	return false
 }
