@@ -19,22 +19,9 @@ func planInsert(ctx context.Context, env *Env, st *Statement, ins *pg_query.Inse
 		}
 		return planShell(ctx, env, st, true)
 	}
-	desc, err := env.Shell.Describe(ctx, st.SQL, st.ParamOIDs)
-	if err != nil {
-		return nil, err
-	}
-	shape, err := classify(env, st.Node)
-	if err != nil {
-		return nil, err
-	}
-	p := &Plan{Kind: KindQuery, ParamOIDs: desc.ParamOIDs, Columns: desc.Columns}
-	if t.Method == catalog.MethodReplication {
-		p.Root, err = replicatedPlan(env, st.SQL, t, shape, desc.Columns)
-		p.MultiNodeWrite = true
+	p, desc, shape, err := planWrite(ctx, env, st, t)
+	if err != nil || p.Root != nil {
 		return p, err
-	}
-	if shape.dist != t {
-		return nil, pgerr.Unsupported(hintJoins, "INSERT into a distributed table that reads another distributed table is not supported yet")
 	}
 	if oc := ins.OnConflictClause; oc != nil {
 		for _, n := range oc.TargetList {

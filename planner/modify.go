@@ -24,22 +24,9 @@ func planModify(ctx context.Context, env *Env, st *Statement, rel *pg_query.Rang
 			return nil, pgerr.Unsupported("Delete the row and insert it with the new value.", "modifying the distribution column %q is not supported", t.DistColumn)
 		}
 	}
-	desc, err := env.Shell.Describe(ctx, st.SQL, st.ParamOIDs)
-	if err != nil {
-		return nil, err
-	}
-	shape, err := classify(env, st.Node)
-	if err != nil {
-		return nil, err
-	}
-	p := &Plan{Kind: KindQuery, ParamOIDs: desc.ParamOIDs, Columns: desc.Columns}
-	if t.Method == catalog.MethodReplication {
-		p.Root, err = replicatedPlan(env, st.SQL, t, shape, desc.Columns)
-		p.MultiNodeWrite = true
+	p, desc, shape, err := planWrite(ctx, env, st, t)
+	if err != nil || p.Root != nil {
 		return p, err
-	}
-	if shape.dist != t {
-		return nil, pgerr.Unsupported(hintJoins, "modifying a distributed table using another distributed table is not supported yet")
 	}
 	if k, ok := findKey(where, t, rel, desc.ParamOIDs); ok {
 		p.Root, err = routerPlan(env, st.SQL, shape, k, desc.Columns)
@@ -74,4 +61,25 @@ func groupByNode(ts []executor.Target) []executor.Target {
 		out[i].SQL = append(out[i].SQL, t.SQL...)
 	}
 	return out
+}
+
+// planWrite starts the plan of a write to the distgres table t: PostgreSQL
+// describes the statement, writes to a reference table go to all its
+// placements (the returned plan has a Root), and a write to a distributed
+// table may read reference tables but no other distributed table.
+func planWrite(ctx context.Context, env *Env, st *Statement, t *catalog.Table) (*Plan, *Description, *queryShape, error) {
+	desc, shape, err := describeShape(ctx, env, st)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	p := &Plan{Kind: KindQuery, ParamOIDs: desc.ParamOIDs, Columns: desc.Columns}
+	if t.Method == catalog.MethodReplication {
+		p.Root, err = replicatedPlan(env, st.SQL, t, shape, desc.Columns)
+		p.MultiNodeWrite = true
+		return p, desc, shape, err
+	}
+	if shape.dist != t {
+		return nil, nil, nil, pgerr.Unsupported(hintJoins, "writing a distributed table from another distributed table is not supported yet")
+	}
+	return p, desc, shape, nil
 }

@@ -43,6 +43,22 @@ func classify(env *Env, n *pg_query.Node) (*queryShape, error) {
 	return s, nil
 }
 
+// describeShape has PostgreSQL check and describe the statement, then
+// classifies its table references. PostgreSQL goes first, so that an
+// unknown table or column gets its own error rather than a distgres
+// restriction.
+func describeShape(ctx context.Context, env *Env, st *Statement) (*Description, *queryShape, error) {
+	desc, err := env.Shell.Describe(ctx, st.SQL, st.ParamOIDs)
+	if err != nil {
+		return nil, nil, err
+	}
+	shape, err := classify(env, st.Node)
+	if err != nil {
+		return nil, nil, err
+	}
+	return desc, shape, nil
+}
+
 // allLocal says the statement touches no distgres table.
 func (s *queryShape) allLocal() bool {
 	for _, r := range s.refs {
@@ -199,13 +215,7 @@ func planSelect(ctx context.Context, env *Env, st *Statement, sel *pg_query.Sele
 	if len(catalogRefs(env, st.Node)) == 0 {
 		return planShell(ctx, env, st, true)
 	}
-	// PostgreSQL checks the statement first, so that an unknown table or
-	// column gets its own error rather than a distgres restriction.
-	desc, err := env.Shell.Describe(ctx, st.SQL, st.ParamOIDs)
-	if err != nil {
-		return nil, err
-	}
-	shape, err := classify(env, st.Node)
+	desc, shape, err := describeShape(ctx, env, st)
 	if err != nil {
 		return nil, err
 	}
