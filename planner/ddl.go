@@ -212,16 +212,23 @@ func chooseDistribution(env *Env, st *Statement, cols []*pg_query.ColumnDef, con
 	if d := st.Distribute; d != nil {
 		return d.Method, d.Column, nil
 	}
+	// A session default that unique constraints rule out (they must
+	// include the distribution column) gives way to the Postgres-XL rule.
 	switch env.DefaultDistribution {
 	case "replication":
 		return catalog.MethodReplication, "", nil
 	case "roundrobin":
-		return catalog.MethodRoundRobin, "", nil
+		if uniqueAllows(cons, catalog.MethodRoundRobin, "") {
+			return catalog.MethodRoundRobin, "", nil
+		}
 	case "hash-first-column":
 		if len(cols) > 0 && hashableTypeName(cols[0].TypeName) {
-			return catalog.MethodHash, cols[0].Colname, nil
+			if uniqueAllows(cons, catalog.MethodHash, cols[0].Colname) {
+				return catalog.MethodHash, cols[0].Colname, nil
+			}
+		} else if uniqueAllows(cons, catalog.MethodRoundRobin, "") {
+			return catalog.MethodRoundRobin, "", nil
 		}
-		return catalog.MethodRoundRobin, "", nil
 	}
 	for _, want := range []pg_query.ConstrType{pg_query.ConstrType_CONSTR_PRIMARY, pg_query.ConstrType_CONSTR_UNIQUE} {
 		for _, c := range cons {
@@ -308,4 +315,18 @@ func checkUnique(method catalog.Method, distCol string, c *pg_query.Constraint) 
 		}
 	}
 	return pgerr.Unsupported(hintUniqueDist, "cannot create a unique constraint that does not include the distribution column %q", distCol)
+}
+
+// uniqueAllows says whether the unique constraints can be enforced under a
+// distribution.
+func uniqueAllows(cons []*pg_query.Constraint, method catalog.Method, col string) bool {
+	for _, c := range cons {
+		switch c.Contype {
+		case pg_query.ConstrType_CONSTR_PRIMARY, pg_query.ConstrType_CONSTR_UNIQUE, pg_query.ConstrType_CONSTR_EXCLUSION:
+			if checkUnique(method, col, c) != nil {
+				return false
+			}
+		}
+	}
+	return true
 }
