@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/distgres/distgres/pgerr"
@@ -14,6 +15,13 @@ import (
 // SettingDefaultDistribution is the distgres setting that chooses how
 // CREATE TABLE without DISTRIBUTE BY places a table.
 const SettingDefaultDistribution = "distgres.default_distribution"
+
+// SettingMaxIntermediate bounds the rows copied between nodes for one
+// statement (tables pulled to one node for joins and subqueries).
+const SettingMaxIntermediate = "distgres.max_intermediate_result_size"
+
+// defaultMaxIntermediate is the default of SettingMaxIntermediate.
+const defaultMaxIntermediate = "1GB"
 
 var distributionModes = map[string]bool{"default": true, "": true, "hash": true, "replication": true, "roundrobin": true, "hash-first-column": true}
 
@@ -32,7 +40,7 @@ var notForNodes = map[string]bool{"application_name": true, "client_encoding": t
 
 func (s *sessionSettings) init(params map[string]string, defaultDistribution string) {
 	s.startup = map[string]string{}
-	s.local = map[string]string{SettingDefaultDistribution: defaultDistribution}
+	s.local = map[string]string{SettingDefaultDistribution: defaultDistribution, SettingMaxIntermediate: defaultMaxIntermediate}
 	for k, v := range params {
 		switch strings.ToLower(k) {
 		case "user", "database", "replication", "options":
@@ -218,6 +226,9 @@ func (ss *session) variableSet(ctx context.Context, sql string, vs *pg_query.Var
 }
 
 func (ss *session) setLocalSetting(name string, vs *pg_query.VariableSetStmt) (string, error) {
+	if name == SettingMaxIntermediate {
+		return ss.setMaxIntermediate(vs)
+	}
 	if name != SettingDefaultDistribution {
 		return "", pgerr.New(pgerr.UndefinedObject, "unrecognized configuration parameter %q", name)
 	}
@@ -258,4 +269,54 @@ func (ss *session) showLocal(name string) (string, bool) {
 		v = "default"
 	}
 	return v, true
+}
+
+func (ss *session) setMaxIntermediate(vs *pg_query.VariableSetStmt) (string, error) {
+	switch vs.Kind {
+	case pg_query.VariableSetKind_VAR_RESET, pg_query.VariableSetKind_VAR_SET_DEFAULT:
+		ss.settings.local[SettingMaxIntermediate] = defaultMaxIntermediate
+		return "RESET", nil
+	}
+	if len(vs.Args) != 1 {
+		return "", pgerr.New(pgerr.InvalidParameterValue, "SET %s takes one value", SettingMaxIntermediate)
+	}
+	var v string
+	switch c := vs.Args[0].GetAConst(); {
+	case c == nil:
+	case c.GetSval() != nil:
+		v = c.GetSval().GetSval()
+	case c.GetIval() != nil:
+		v = strconv.FormatInt(int64(c.GetIval().GetIval()), 10)
+	}
+	if _, err := parseSize(v); err != nil {
+		return "", pgerr.New(pgerr.InvalidParameterValue, "invalid value for parameter %q: %q", SettingMaxIntermediate, v).WithHint("Give bytes, or a number with kB, MB or GB; 0 means no limit.")
+	}
+	ss.settings.local[SettingMaxIntermediate] = v
+	return "SET", nil
+}
+
+// parseSize reads "1048576", "512kB", "64MB" or "1GB".
+func parseSize(v string) (int64, error) {
+	v = strings.TrimSpace(v)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		m      int64
+	}{{"kB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"TB", 1 << 40}} {
+		if strings.HasSuffix(v, u.suffix) {
+			v, mult = strings.TrimSpace(strings.TrimSuffix(v, u.suffix)), u.m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("invalid size %q", v)
+	}
+	return n * mult, nil
+}
+
+// maxIntermediate is the session's bound on intermediate results.
+func (ss *session) maxIntermediate() int64 {
+	n, _ := parseSize(ss.settings.local[SettingMaxIntermediate])
+	return n
 }

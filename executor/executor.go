@@ -73,6 +73,8 @@ type Runtime struct {
 	Types         *pgtype.Map
 	// Stmts, if set, reuses prepared statements on data-node connections.
 	Stmts *StatementCache
+	// MaxIntermediateBytes bounds the rows a Pull copies (0: no bound).
+	MaxIntermediateBytes int64
 }
 
 // ResultFormat returns the requested format of result column i.

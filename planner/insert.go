@@ -19,6 +19,13 @@ func planInsert(ctx context.Context, env *Env, st *Statement, ins *pg_query.Inse
 		}
 		return planShell(ctx, env, st, true)
 	}
+	if sel := ins.SelectStmt.GetSelectStmt(); sel != nil && len(sel.ValuesLists) == 0 {
+		desc, err := env.Shell.Describe(ctx, st.SQL, st.ParamOIDs)
+		if err != nil {
+			return nil, err
+		}
+		return planInsertSelect(ctx, env, st, ins, t, desc)
+	}
 	p, desc, shape, err := planWrite(ctx, env, st, t)
 	if err != nil || p.Root != nil {
 		return p, err
@@ -32,7 +39,7 @@ func planInsert(ctx context.Context, env *Env, st *Statement, ins *pg_query.Inse
 	}
 	sel := ins.SelectStmt.GetSelectStmt()
 	if sel == nil || len(sel.ValuesLists) == 0 {
-		return nil, pgerr.Unsupported("Insert rows with VALUES.", "INSERT ... SELECT and DEFAULT VALUES into distributed tables are not supported yet")
+		return planInsertSelect(ctx, env, st, ins, t, desc)
 	}
 	col := -1
 	if t.Method != catalog.MethodRoundRobin {

@@ -215,18 +215,30 @@ func planSelect(ctx context.Context, env *Env, st *Statement, sel *pg_query.Sele
 	if len(catalogRefs(env, st.Node)) == 0 {
 		return planShell(ctx, env, st, true)
 	}
-	desc, shape, err := describeShape(ctx, env, st)
+	desc, err := env.Shell.Describe(ctx, st.SQL, st.ParamOIDs)
 	if err != nil {
 		return nil, err
 	}
 	p := &Plan{Kind: KindQuery, ParamOIDs: desc.ParamOIDs, Columns: desc.Columns}
+	p.Root, err = planSplit(ctx, env, st, sel, desc)
+	if err != nil && pullable(err) {
+		p.Root, err = planPull(env, st, sel, desc)
+	}
+	return p, err
+}
+
+// planSplit plans a query over distgres tables with the router and the
+// merge tiers; 0A000 means neither can run it.
+func planSplit(ctx context.Context, env *Env, st *Statement, sel *pg_query.SelectStmt, desc *Description) (executor.Operator, error) {
+	shape, err := classify(env, st.Node)
+	if err != nil {
+		return nil, err
+	}
 	if shape.dist == nil {
-		p.Root, err = routerPlan(env, st.SQL, shape, key{}, desc.Columns)
-		return p, err
+		return routerPlan(env, st.SQL, shape, key{}, desc.Columns)
 	}
 	if k, ok := routerKey(st.Node, shape, desc.ParamOIDs); ok {
-		p.Root, err = routerPlan(env, st.SQL, shape, k, desc.Columns)
-		return p, err
+		return routerPlan(env, st.SQL, shape, k, desc.Columns)
 	}
 	if !inTopFrom(sel, shape.distR) {
 		return nil, pgerr.Unsupported(hintJoins, "a distributed table in a subquery, CTE or set operation is only supported when its distribution column is fixed to one value")
@@ -239,14 +251,12 @@ func planSelect(ctx context.Context, env *Env, st *Statement, sel *pg_query.Sele
 	}
 	aggregated := len(sel.GroupClause) > 0 || containsAggregate(&pg_query.Node{Node: &pg_query.Node_SelectStmt{SelectStmt: sel}}) || sel.HavingClause != nil
 	if aggregated && !groupsByDistColumn(sel, shape) {
-		p.Root, err = planTwoPhaseAggregate(ctx, env, st, sel, desc)
-		return p, err
+		return planTwoPhaseAggregate(ctx, env, st, sel, desc)
 	}
 	if len(sel.DistinctClause) > 0 && !aggregated && !distinctOnDist(sel, shape) {
 		return nil, pgerr.Unsupported("Include the distribution column in the select list.", "SELECT DISTINCT over many shards is only supported when the distribution column is selected")
 	}
-	p.Root, err = planMergeScatter(ctx, env, st, sel, desc)
-	return p, err
+	return planMergeScatter(ctx, env, st, sel, desc)
 }
 
 // inTopFrom says whether rv is a direct FROM item (or part of a join tree

@@ -621,8 +621,8 @@ func TestLibpq(t *testing.T) {
 		libpqExpectCode(t, "update of the distribution column", err, "0A000")
 		_, err = db.ExecContext(ctx, "UPDATE accounts SET id = $1 WHERE id = $2", 1000, 9)
 		libpqExpectCode(t, "update of the distribution column with parameters", err, "0A000")
-		_, err = db.ExecContext(ctx, "INSERT INTO accounts (id, owner) SELECT id + 1000, owner FROM accounts")
-		libpqExpectCode(t, "INSERT ... SELECT", err, "0A000")
+		_, err = db.ExecContext(ctx, "SELECT * FROM accounts FOR UPDATE")
+		libpqExpectCode(t, "SELECT ... FOR UPDATE over many shards", err, "0A000")
 		// COPY FROM STDIN through lib/pq's CopyIn.
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {

@@ -1,0 +1,191 @@
+package executor
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/distgres/distgres/catalog"
+	"github.com/distgres/distgres/pgerr"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// PullTable is a table whose rows a Pull copies into a temporary table.
+type PullTable struct {
+	// Temp is the temporary table's quoted name (in pg_temp).
+	Temp string
+	// Like is the quoted logical table whose columns the temporary table
+	// copies.
+	Like string
+	// Sources yield the table's rows (all shards, each once), in table
+	// column order.
+	Sources []Target
+}
+
+// Pull runs a statement that cannot be split over the shards on one node
+// with PostgreSQL's full semantics: it copies the rows of every table the
+// statement reads into temporary tables of one session on that node's
+// shell database, then runs the statement there, with the table references
+// renamed to the temporary tables. The copy is bounded by
+// Runtime.MaxIntermediateBytes.
+type Pull struct {
+	Node     catalog.Node
+	Database string
+	Tables   []PullTable
+	SQL      string
+	Cols     []Column
+}
+
+var _ Operator = (*Pull)(nil)
+
+func (p *Pull) Columns() []Column { return p.Cols }
+
+func (p *Pull) Explain() Description {
+	d := Description{Operator: "Pull", Detail: []string{"Node: " + p.Node.Name, "SQL: " + p.SQL}}
+	for _, t := range p.Tables {
+		g := (&Gather{Targets: t.Sources}).Explain()
+		g.Operator = "Copy into " + t.Temp
+		d.Inputs = append(d.Inputs, g)
+	}
+	return d
+}
+
+func (p *Pull) Open(ctx context.Context, rt *Runtime, params Params) (Rows, error) {
+	conn, err := rt.Conns.Acquire(ctx, p.Node, p.Database)
+	if err != nil {
+		return nil, err
+	}
+	r := &pullRows{p: p, conn: conn}
+	var copied int64
+	for _, t := range p.Tables {
+		n, err := p.copyTable(ctx, rt, conn, t, params, rt.MaxIntermediateBytes-copied)
+		copied += n
+		if err != nil {
+			r.cleanup(err)
+			return nil, err
+		}
+		r.created = append(r.created, t.Temp)
+	}
+	r.res = conn.PgConn().ExecParams(ctx, p.SQL, params.Values, params.OIDs, params.Formats, rt.ResultFormats)
+	return r, nil
+}
+
+var errTooLarge = fmt.Errorf("intermediate result too large")
+
+// copyTable creates a temporary table and streams the sources' rows into
+// it with COPY in binary format.
+func (p *Pull) copyTable(ctx context.Context, rt *Runtime, conn Conn, t PullTable, params Params, budget int64) (int64, error) {
+	pc := conn.PgConn()
+	if _, err := pc.Exec(ctx, "DROP TABLE IF EXISTS "+t.Temp+"; CREATE TEMPORARY TABLE "+t.Temp+" (LIKE "+t.Like+")").ReadAll(); err != nil {
+		return 0, err
+	}
+	g := &Gather{Targets: t.Sources}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	rows, err := g.openBinary(ctx, rt)
+	if err != nil {
+		return 0, err
+	}
+	pr, pw := io.Pipe()
+	var written int64
+	go func() {
+		w := bufio.NewWriterSize(pw, 64<<10)
+		err := writeCopyBinary(w, rows, budget, &written)
+		if err == nil {
+			err = w.Flush()
+		}
+		if _, cerr := rows.Close(); err == nil {
+			err = cerr
+		}
+		pw.CloseWithError(err)
+	}()
+	_, err = pc.CopyFrom(ctx, pr, "COPY "+t.Temp+" FROM STDIN (FORMAT binary)")
+	pr.CloseWithError(io.ErrClosedPipe)
+	if err != nil {
+		if strings.Contains(err.Error(), errTooLarge.Error()) {
+			return written, pgerr.New(pgerr.ProgramLimitExceeded, "intermediate result exceeds distgres.max_intermediate_result_size (%d bytes)", rt.MaxIntermediateBytes).
+				WithHint("Fix the distribution column to one value, filter the tables more, or raise distgres.max_intermediate_result_size.")
+		}
+		return written, err
+	}
+	return written, nil
+}
+
+// openBinary starts the targets with every column in binary format.
+func (g *Gather) openBinary(ctx context.Context, rt *Runtime) (Rows, error) {
+	brt := *rt
+	brt.ResultFormats = []int16{BinaryFormat}
+	return g.Open(ctx, &brt, Params{})
+}
+
+// writeCopyBinary writes rows as PostgreSQL's binary COPY stream.
+func writeCopyBinary(w *bufio.Writer, rows Rows, budget int64, written *int64) error {
+	w.WriteString("PGCOPY\n\xff\r\n\x00")
+	w.Write([]byte{0, 0, 0, 0, 0, 0, 0, 0})
+	var b [4]byte
+	for rows.Next() {
+		vals := rows.Values()
+		binary.BigEndian.PutUint16(b[:2], uint16(len(vals)))
+		w.Write(b[:2])
+		n := int64(2)
+		for _, v := range vals {
+			if v == nil {
+				binary.BigEndian.PutUint32(b[:], 0xFFFFFFFF)
+				w.Write(b[:])
+				n += 4
+				continue
+			}
+			binary.BigEndian.PutUint32(b[:], uint32(len(v)))
+			w.Write(b[:])
+			w.Write(v)
+			n += 4 + int64(len(v))
+		}
+		*written += n
+		if budget > 0 && *written > budget {
+			return errTooLarge
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	binary.BigEndian.PutUint16(b[:2], 0xFFFF)
+	_, err := w.Write(b[:2])
+	return err
+}
+
+type pullRows struct {
+	p       *Pull
+	conn    Conn
+	res     *pgconn.ResultReader
+	created []string
+	closed  bool
+}
+
+func (r *pullRows) Next() bool { return r.res.NextRow() }
+
+func (r *pullRows) Values() [][]byte { return r.res.Values() }
+
+func (r *pullRows) Err() error { return nil }
+
+func (r *pullRows) Close() (string, error) {
+	if r.closed {
+		return "", nil
+	}
+	r.closed = true
+	tag, err := r.res.Close()
+	r.cleanup(err)
+	return tag.String(), err
+}
+
+// cleanup drops the temporary tables and returns the connection.
+func (r *pullRows) cleanup(err error) {
+	broken := err != nil && !isServerError(err)
+	if !broken && len(r.created) > 0 && r.conn.PgConn().TxStatus() != 'E' {
+		_, derr := r.conn.PgConn().Exec(context.Background(), "DROP TABLE IF EXISTS "+strings.Join(r.created, ", ")).ReadAll()
+		broken = derr != nil
+	}
+	r.conn.Release(broken || r.conn.PgConn().IsClosed())
+}

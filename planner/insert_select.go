@@ -1,0 +1,105 @@
+package planner
+
+import (
+	"context"
+
+	"github.com/distgres/distgres/catalog"
+	"github.com/distgres/distgres/executor"
+	"github.com/distgres/distgres/pgerr"
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+)
+
+// planInsertSelect plans INSERT INTO t [(columns)] SELECT ...: the SELECT
+// is planned on its own (any tier), and the coordinator routes its rows.
+func planInsertSelect(ctx context.Context, env *Env, st *Statement, ins *pg_query.InsertStmt, t *catalog.Table, desc *Description) (*Plan, error) {
+	if len(ins.ReturningList) > 0 || ins.OnConflictClause != nil {
+		return nil, pgerr.Unsupported("Insert the rows first, then read them back; or insert with VALUES.", "INSERT ... SELECT with RETURNING or ON CONFLICT into a distributed table is not supported yet")
+	}
+	sel := clone(ins.SelectStmt.GetSelectStmt())
+	if sel == nil {
+		return nil, pgerr.Unsupported("Insert rows with VALUES.", "INSERT ... DEFAULT VALUES into a distributed table is not supported yet")
+	}
+	if ins.WithClause != nil {
+		if sel.WithClause != nil {
+			return nil, pgerr.Unsupported("Put the WITH clause on the SELECT.", "INSERT ... SELECT with WITH on both is not supported")
+		}
+		sel.WithClause = clone(ins.WithClause)
+	}
+	sql, err := deparse(&pg_query.Node{Node: &pg_query.Node_SelectStmt{SelectStmt: sel}})
+	if err != nil {
+		return nil, err
+	}
+	node, err := parseOne(sql)
+	if err != nil {
+		return nil, err
+	}
+	source, err := plan(ctx, env, &Statement{SQL: sql, Node: node, ParamOIDs: desc.ParamOIDs})
+	if err != nil {
+		return nil, err
+	}
+	if source.Kind != KindQuery || source.Root == nil {
+		return nil, pgerr.Unsupported("", "this INSERT ... SELECT is not supported")
+	}
+	var names []string
+	if len(ins.Cols) > 0 {
+		for _, c := range ins.Cols {
+			names = append(names, c.GetResTarget().GetName())
+		}
+	} else {
+		d, err := env.Shell.Describe(ctx, "SELECT * FROM "+qualifiedTable(t), nil)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range d.Columns[:min(len(d.Columns), len(source.Columns))] {
+			names = append(names, c.Name)
+		}
+	}
+	if len(names) != len(source.Columns) {
+		return nil, pgerr.New("42601", "INSERT has more target columns than expressions")
+	}
+	list := ""
+	dist := -1
+	for i, n := range names {
+		if i > 0 {
+			list += ", "
+		}
+		list += quoteIdent(n)
+		if n == t.DistColumn {
+			dist = i
+		}
+	}
+	op := &executor.InsertSelect{Source: source.Root, Database: env.ShardDB}
+	for _, c := range source.Columns {
+		op.SourceTypes = append(op.SourceTypes, c.TypeOID)
+	}
+	for _, sh := range t.Shards {
+		op.Prefix = append(op.Prefix, "INSERT INTO "+qualifiedShard(t, sh)+" ("+list+") VALUES ")
+		var nodes []catalog.Node
+		for _, id := range sh.Placements {
+			n, ok := env.Catalog.Node(id)
+			if !ok {
+				return nil, pgerr.New(pgerr.CannotConnectNow, "shard %d is placed on unknown node %d", sh.ID, id)
+			}
+			nodes = append(nodes, n)
+		}
+		op.Nodes = append(op.Nodes, nodes)
+	}
+	switch t.Method {
+	case catalog.MethodReplication:
+		op.Choose = func([][]byte) (int, error) { return 0, nil }
+	case catalog.MethodRoundRobin:
+		rr := &roundRobin{n: len(t.Shards)}
+		op.Choose = func([][]byte) (int, error) { return rr.Choose(executor.Params{}) }
+	default:
+		if dist < 0 {
+			return nil, pgerr.Unsupported("List the distribution column in the INSERT.", "INSERT must give a value for the distribution column %q", t.DistColumn)
+		}
+		op.Choose = func(row [][]byte) (int, error) {
+			if row[dist] == nil {
+				return 0, nil
+			}
+			return shardIndex(t, t.DistType, row[dist], executor.TextFormat)
+		}
+	}
+	return &Plan{Kind: KindQuery, ParamOIDs: desc.ParamOIDs, MultiNodeWrite: true, Root: op}, nil
+}

@@ -1,0 +1,97 @@
+package planner
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/distgres/distgres/catalog"
+	"github.com/distgres/distgres/executor"
+	"github.com/distgres/distgres/pgerr"
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+)
+
+// pullable says whether an error of the pushdown tiers lets the statement
+// fall back to pulling its tables to one node.
+func pullable(err error) bool {
+	var pe *pgerr.Error
+	return errors.As(err, &pe) && pe.Code == pgerr.FeatureNotSupported
+}
+
+// planPull plans a query that the router and merge tiers cannot split:
+// every distgres table it reads is copied into a temporary table on one
+// node's shell database, and the statement runs there unchanged but for
+// the table names. This is recursive planning at its simplest (whole
+// tables as intermediate results): PostgreSQL's own semantics for joins,
+// subqueries, window functions, HAVING and any expression, at the cost of
+// moving the tables, which distgres.max_intermediate_result_size bounds.
+func planPull(env *Env, st *Statement, sel *pg_query.SelectStmt, desc *Description) (executor.Operator, error) {
+	if len(sel.LockingClause) > 0 {
+		return nil, pgerr.Unsupported("Fix the distribution column to one value to lock rows.", "SELECT ... FOR UPDATE/SHARE over several shards is not supported")
+	}
+	node, err := shellNode(env)
+	if err != nil {
+		return nil, err
+	}
+	refs := resolveAll(env, st.Node)
+	temps := map[*catalog.Table]string{}
+	op := &executor.Pull{Node: node, Database: env.ShellDB, Cols: desc.Columns}
+	var rvs []*pg_query.RangeVar
+	for _, r := range refs {
+		if r.table == nil {
+			continue
+		}
+		rvs = append(rvs, r.rv)
+		if _, ok := temps[r.table]; ok {
+			continue
+		}
+		name := "distgres_pull_" + r.table.Schema + "_" + r.table.Name
+		if len(name) > maxIdentLen {
+			name = name[:maxIdentLen]
+		}
+		temp := "pg_temp." + quoteIdent(name)
+		temps[r.table] = temp
+		sources, err := tableSources(env, r.table)
+		if err != nil {
+			return nil, err
+		}
+		op.Tables = append(op.Tables, executor.PullTable{Temp: temp, Like: qualifiedTable(r.table), Sources: sources})
+	}
+	tpl, err := newTemplate(st.SQL, rvs)
+	if err != nil {
+		return nil, err
+	}
+	op.SQL = tpl.render(func(rv *pg_query.RangeVar) (string, bool) {
+		return temps[resolve(env, rv)], true
+	})
+	return op, nil
+}
+
+// tableSources are statements that together return every row of a table
+// once: one per node over the union of its shards, or one placement of a
+// reference table.
+func tableSources(env *Env, t *catalog.Table) ([]executor.Target, error) {
+	if t.Method == catalog.MethodReplication {
+		node, err := placementNode(env, t.Shards[0])
+		if err != nil {
+			return nil, err
+		}
+		return []executor.Target{{Node: node, Database: env.ShardDB, SQL: []string{"SELECT * FROM " + qualifiedShard(t, t.Shards[0])}}}, nil
+	}
+	byNode := map[catalog.NodeID][]string{}
+	var order []catalog.Node
+	for _, sh := range t.Shards {
+		node, err := placementNode(env, sh)
+		if err != nil {
+			return nil, err
+		}
+		if byNode[node.ID] == nil {
+			order = append(order, node)
+		}
+		byNode[node.ID] = append(byNode[node.ID], "SELECT * FROM "+qualifiedShard(t, sh))
+	}
+	var out []executor.Target
+	for _, n := range order {
+		out = append(out, executor.Target{Node: n, Database: env.ShardDB, SQL: []string{strings.Join(byNode[n.ID], " UNION ALL ")}})
+	}
+	return out, nil
+}
