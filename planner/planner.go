@@ -21,6 +21,14 @@ func Build(ctx context.Context, env *Env, st *Statement) (*Plan, error) {
 }
 
 func plan(ctx context.Context, env *Env, st *Statement) (*Plan, error) {
+	switch st.Node.Node.(type) {
+	case *pg_query.Node_SelectStmt, *pg_query.Node_InsertStmt, *pg_query.Node_UpdateStmt, *pg_query.Node_DeleteStmt:
+		expanded, err := expandViews(ctx, env, st)
+		if err != nil {
+			return nil, err
+		}
+		st = expanded
+	}
 	switch n := st.Node.Node.(type) {
 	case *pg_query.Node_SelectStmt:
 		return planSelect(ctx, env, st, n.SelectStmt)
@@ -50,7 +58,10 @@ func plan(ctx context.Context, env *Env, st *Statement) (*Plan, error) {
 		return nil, pgerr.Unsupported("A distgres cluster serves one database; use schemas to separate applications.", "CREATE DATABASE and DROP DATABASE are not supported through the coordinator yet")
 	case *pg_query.Node_CopyStmt:
 		return nil, pgerr.Unsupported("Load rows with INSERT ... VALUES for now.", "COPY is not supported yet")
-	case *pg_query.Node_CreateTableAsStmt, *pg_query.Node_ViewStmt, *pg_query.Node_CreateTrigStmt,
+	case *pg_query.Node_ViewStmt:
+		// Views live in the shell databases; queries expand them.
+		return planBroadcast(env, st)
+	case *pg_query.Node_CreateTableAsStmt, *pg_query.Node_CreateTrigStmt,
 		*pg_query.Node_RuleStmt, *pg_query.Node_CreatePolicyStmt, *pg_query.Node_CreateStatsStmt,
 		*pg_query.Node_RefreshMatViewStmt:
 		if refs := catalogRefs(env, st.Node); len(refs) > 0 || isTableAs(st.Node) {

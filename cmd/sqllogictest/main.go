@@ -96,15 +96,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "placement %s: %s\n", mode, totals.TotalsLine())
 		addTotals(&grand, totals)
 		sections = append(sections, section{mode: mode, reports: reports, totals: totals})
+		if *results != "" {
+			// Written after every mode, so a long run leaves what it has.
+			if err := writeResults(*results, sections, *differential); err != nil {
+				fmt.Fprintf(stderr, "sqllogictest: %v\n", err)
+				return 1
+			}
+		}
 	}
 	if *known != "" {
 		if err := writeKnown(*known, sections); err != nil {
-			fmt.Fprintf(stderr, "sqllogictest: %v\n", err)
-			return 1
-		}
-	}
-	if *results != "" {
-		if err := writeResults(*results, sections, *differential); err != nil {
 			fmt.Fprintf(stderr, "sqllogictest: %v\n", err)
 			return 1
 		}
