@@ -427,6 +427,7 @@ var planCases = []planCase{
 	{name: "pull/join-two-distributed", sql: "SELECT * FROM t JOIN rr ON rr.a = t.id"},
 	{name: "pull/self-join-with-key", sql: "SELECT * FROM t a JOIN t b ON a.id = b.id WHERE a.id = 1"},
 	{name: "pull/window-over-shards", sql: "SELECT id, row_number() OVER (ORDER BY id) FROM t"},
+	{name: "pull/distinct-over-groups-of-dist-column", sql: "SELECT DISTINCT 1 FROM t GROUP BY id"},
 	{name: "pull/distinct-without-dist-column", sql: "SELECT DISTINCT name FROM t"},
 	{name: "pull/catalog-and-distributed", sql: "SELECT * FROM t, pg_class"},
 	{name: "error/for-update-over-shards", sql: "SELECT * FROM t FOR UPDATE", code: "0A000"},

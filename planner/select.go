@@ -253,7 +253,11 @@ func planSplit(ctx context.Context, env *Env, st *Statement, sel *pg_query.Selec
 	if aggregated && !groupsByDistColumn(sel, shape) {
 		return planTwoPhaseAggregate(ctx, env, st, sel, desc)
 	}
-	if len(sel.DistinctClause) > 0 && !aggregated && !distinctOnDist(sel, shape) {
+	// Each node removes duplicates among its own rows only: right when
+	// equal rows cannot come from two nodes, that is when the distribution
+	// column is among the distinct values (also when the groups are whole
+	// on the nodes).
+	if len(sel.DistinctClause) > 0 && !distinctOnDist(sel, shape) {
 		return nil, pgerr.Unsupported("Include the distribution column in the select list.", "SELECT DISTINCT over many shards is only supported when the distribution column is selected")
 	}
 	return planMergeScatter(ctx, env, st, sel, desc)

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -42,8 +43,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	shards := fs.Int("shards", 8, "shards per distributed table in the local cluster")
 	dsn := fs.String("dsn", "", "distgres coordinator URL (default: start a local cluster)")
 	refDSN := fs.String("reference-dsn", "", "stock PostgreSQL URL for --differential (default: start one)")
-	results := fs.String("results", "", "write the totals and every disagreement's cause to this Markdown file")
+	resultsPath := fs.String("results", "", "write the totals and every disagreement's cause to this Markdown file")
 	show := fs.Int("show", 10, "disagreements printed per file (0: all)")
+	jobs := fs.Int("jobs", 1, "placement modes run at the same time, each on its own servers")
 	known := fs.String("write-known", "", "write every disagreement as a MODE FILE:LINE REASON line to this file (the list TestConformanceCorpus accepts)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -73,35 +75,75 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-
-	env, err := start(ctx, *dsn, *refDSN, *differential, *nodes, *shards)
-	if err != nil {
-		fmt.Fprintf(stderr, "sqllogictest: %v\n", err)
-		return 1
+	if *jobs < 1 || *dsn != "" {
+		*jobs = 1 // one given cluster serves one mode at a time
 	}
-	defer env.close()
+
+	// Each job has its own servers (a distgres cluster serves one
+	// database) and runs whole placement modes.
+	type result struct {
+		sec section
+		out string
+		err error
+	}
+	results := make([]result, len(selected))
+	queue := make(chan int)
+	var wg sync.WaitGroup
+	for j := 0; j < min(*jobs, len(selected)); j++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			env, err := start(ctx, *dsn, *refDSN, *differential, *nodes, *shards)
+			if err != nil {
+				for i := range queue {
+					results[i].err = err
+				}
+				return
+			}
+			defer env.close()
+			for i := range queue {
+				mode := selected[i]
+				var out strings.Builder
+				fmt.Fprintf(&out, "\n== placement %s ==\n", mode)
+				target := &sqllogictest.Server{URL: env.dsn, Reset: true, Setup: []string{"SET distgres.default_distribution = '" + mode + "'"}}
+				var ref *sqllogictest.Server
+				if *differential {
+					ref = &sqllogictest.Server{URL: env.refDSN}
+				}
+				reports := runFiles(ctx, files, target, ref, stderr)
+				totals := sqllogictest.WriteTable(&out, reports, *differential)
+				sqllogictest.WriteDisagreements(&out, reports, *show)
+				fmt.Fprintf(&out, "placement %s: %s\n", mode, totals.TotalsLine())
+				results[i] = result{sec: section{mode: mode, reports: reports, totals: totals}, out: out.String()}
+				if *jobs == 1 {
+					fmt.Fprint(stdout, results[i].out)
+				}
+			}
+		}()
+	}
+	for i := range selected {
+		queue <- i
+	}
+	close(queue)
+	wg.Wait()
 
 	var grand sqllogictest.Totals
 	var sections []section
-	for _, mode := range selected {
-		fmt.Fprintf(stdout, "\n== placement %s ==\n", mode)
-		target := &sqllogictest.Server{URL: env.dsn, Reset: true, Setup: []string{"SET distgres.default_distribution = '" + mode + "'"}}
-		var ref *sqllogictest.Server
-		if *differential {
-			ref = &sqllogictest.Server{URL: env.refDSN}
+	for _, r := range results {
+		if r.err != nil {
+			fmt.Fprintf(stderr, "sqllogictest: %v\n", r.err)
+			return 1
 		}
-		reports := runFiles(ctx, files, target, ref, stderr)
-		totals := sqllogictest.WriteTable(stdout, reports, *differential)
-		sqllogictest.WriteDisagreements(stdout, reports, *show)
-		fmt.Fprintf(stdout, "placement %s: %s\n", mode, totals.TotalsLine())
-		addTotals(&grand, totals)
-		sections = append(sections, section{mode: mode, reports: reports, totals: totals})
-		if *results != "" {
-			// Written after every mode, so a long run leaves what it has.
-			if err := writeResults(*results, sections, *differential); err != nil {
-				fmt.Fprintf(stderr, "sqllogictest: %v\n", err)
-				return 1
-			}
+		if *jobs > 1 {
+			fmt.Fprint(stdout, r.out)
+		}
+		addTotals(&grand, r.sec.totals)
+		sections = append(sections, r.sec)
+	}
+	if *resultsPath != "" {
+		if err := writeResults(*resultsPath, sections, *differential); err != nil {
+			fmt.Fprintf(stderr, "sqllogictest: %v\n", err)
+			return 1
 		}
 	}
 	if *known != "" {
