@@ -95,19 +95,9 @@ func planInsert(ctx context.Context, env *Env, st *Statement, ins *pg_query.Inse
 // distColumnIndex is the position of the distribution column among the
 // INSERT's columns.
 func distColumnIndex(ctx context.Context, env *Env, t *catalog.Table, ins *pg_query.InsertStmt) (int, error) {
-	var names []string
-	if len(ins.Cols) > 0 {
-		for _, c := range ins.Cols {
-			names = append(names, c.GetResTarget().GetName())
-		}
-	} else {
-		d, err := env.Shell.Describe(ctx, "SELECT * FROM "+qualifiedTable(t), nil)
-		if err != nil {
-			return 0, err
-		}
-		for _, c := range d.Columns {
-			names = append(names, c.Name)
-		}
+	names, err := insertColumns(ctx, env, t, ins)
+	if err != nil {
+		return 0, err
 	}
 	for i, n := range names {
 		if n == t.DistColumn {
@@ -115,6 +105,26 @@ func distColumnIndex(ctx context.Context, env *Env, t *catalog.Table, ins *pg_qu
 		}
 	}
 	return 0, pgerr.Unsupported("Give the distribution column a value in the INSERT.", "INSERT must give a value for the distribution column %q", t.DistColumn)
+}
+
+// insertColumns are the columns an INSERT writes: its column list, or the
+// table's columns in order.
+func insertColumns(ctx context.Context, env *Env, t *catalog.Table, ins *pg_query.InsertStmt) ([]string, error) {
+	var names []string
+	if len(ins.Cols) > 0 {
+		for _, c := range ins.Cols {
+			names = append(names, c.GetResTarget().GetName())
+		}
+		return names, nil
+	}
+	d, err := env.Shell.Describe(ctx, "SELECT * FROM "+qualifiedTable(t), nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range d.Columns {
+		names = append(names, c.Name)
+	}
+	return names, nil
 }
 
 // roundRobin spreads rows over shards in turn.

@@ -40,19 +40,12 @@ func planInsertSelect(ctx context.Context, env *Env, st *Statement, ins *pg_quer
 	if source.Kind != KindQuery || source.Root == nil {
 		return nil, pgerr.Unsupported("", "this INSERT ... SELECT is not supported")
 	}
-	var names []string
-	if len(ins.Cols) > 0 {
-		for _, c := range ins.Cols {
-			names = append(names, c.GetResTarget().GetName())
-		}
-	} else {
-		d, err := env.Shell.Describe(ctx, "SELECT * FROM "+qualifiedTable(t), nil)
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range d.Columns[:min(len(d.Columns), len(source.Columns))] {
-			names = append(names, c.Name)
-		}
+	names, err := insertColumns(ctx, env, t, ins)
+	if err != nil {
+		return nil, err
+	}
+	if len(ins.Cols) == 0 && len(names) > len(source.Columns) {
+		names = names[:len(source.Columns)] // the leading columns, as PostgreSQL
 	}
 	if len(names) != len(source.Columns) {
 		return nil, pgerr.New("42601", "INSERT has more target columns than expressions")

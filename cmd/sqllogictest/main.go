@@ -137,7 +137,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if *jobs > 1 {
 			fmt.Fprint(stdout, r.out)
 		}
-		addTotals(&grand, r.sec.totals)
+		grand.Merge(r.sec.totals)
 		sections = append(sections, r.sec)
 	}
 	if *resultsPath != "" {
@@ -166,17 +166,6 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-func addTotals(t *sqllogictest.Totals, o sqllogictest.Totals) {
-	t.Files += o.Files
-	t.Records += o.Records
-	t.PassedReference += o.PassedReference
-	t.Passed += o.Passed
-	t.Agreed += o.Agreed
-	t.Failed += o.Failed
-	t.Skipped += o.Skipped
-	t.Elapsed += o.Elapsed
 }
 
 // collect expands folders into their .test and .slt files, sorted.

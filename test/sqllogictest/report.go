@@ -17,14 +17,20 @@ type Totals struct {
 
 // Add adds a file report to the totals.
 func (t *Totals) Add(r FileReport) {
-	t.Files++
-	t.Records += r.Records
-	t.PassedReference += r.PassedReference
-	t.Passed += r.Passed
-	t.Agreed += r.Agreed
-	t.Failed += r.Failed
-	t.Skipped += r.Skipped
-	t.Elapsed += r.Elapsed
+	t.Merge(Totals{Files: 1, Records: r.Records, PassedReference: r.PassedReference, Passed: r.Passed,
+		Agreed: r.Agreed, Failed: r.Failed, Skipped: r.Skipped, Elapsed: r.Elapsed})
+}
+
+// Merge adds other totals.
+func (t *Totals) Merge(o Totals) {
+	t.Files += o.Files
+	t.Records += o.Records
+	t.PassedReference += o.PassedReference
+	t.Passed += o.Passed
+	t.Agreed += o.Agreed
+	t.Failed += o.Failed
+	t.Skipped += o.Skipped
+	t.Elapsed += o.Elapsed
 }
 
 // WriteTable prints the per-file table of a differential run.
