@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -22,7 +23,7 @@ type section struct {
 func writeResults(path string, sections []section, differential bool) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Conformance results\n\n")
-	fmt.Fprintf(&b, "Written by `go run ./cmd/sqllogictest --differential --placement all --results %s PATH...` on %s; do not edit by hand.\n\n", path, time.Now().UTC().Format("2006-01-02"))
+	fmt.Fprintf(&b, "Written by `go run ./cmd/sqllogictest --differential --placement all --results %s PATH...` on %s; do not edit by hand.\n\n", filepath.Base(path), time.Now().UTC().Format("2006-01-02"))
 	fmt.Fprintf(&b, "Counting (per record that applies to `postgresql`): *passed* — distgres and PostgreSQL agree and PostgreSQL matches the file; *failed* — distgres's outcome differs from PostgreSQL's; *skipped* — they agree but PostgreSQL itself does not match the file (another engine's behaviour).\n\n")
 	fmt.Fprintf(&b, "| placement | files | records | passed on PostgreSQL | passed on distgres | passed | failed | skipped |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, s := range sections {
