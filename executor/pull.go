@@ -4,7 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
-	"fmt"
+	"errors"
 	"io"
 	"strings"
 
@@ -61,7 +61,11 @@ func (p *Pull) Open(ctx context.Context, rt *Runtime, params Params) (Rows, erro
 	r := &pullRows{p: p, conn: conn}
 	var copied int64
 	for _, t := range p.Tables {
-		n, err := p.copyTable(ctx, rt, conn, t, params, rt.MaxIntermediateBytes-copied)
+		budget := int64(-1) // no bound
+		if rt.MaxIntermediateBytes > 0 {
+			budget = max(rt.MaxIntermediateBytes-copied, 0)
+		}
+		n, err := p.copyTable(ctx, rt, conn, t, params, budget)
 		copied += n
 		if err != nil {
 			r.cleanup(err)
@@ -73,10 +77,10 @@ func (p *Pull) Open(ctx context.Context, rt *Runtime, params Params) (Rows, erro
 	return r, nil
 }
 
-var errTooLarge = fmt.Errorf("intermediate result too large")
+var errTooLarge = errors.New("intermediate result too large")
 
 // copyTable creates a temporary table and streams the sources' rows into
-// it with COPY in binary format.
+// it with COPY in binary format, at most budget bytes (-1: no bound).
 func (p *Pull) copyTable(ctx context.Context, rt *Runtime, conn Conn, t PullTable, params Params, budget int64) (int64, error) {
 	pc := conn.PgConn()
 	if _, err := pc.Exec(ctx, "DROP TABLE IF EXISTS "+t.Temp+"; CREATE TEMPORARY TABLE "+t.Temp+" (LIKE "+t.Like+")").ReadAll(); err != nil {
@@ -90,10 +94,15 @@ func (p *Pull) copyTable(ctx context.Context, rt *Runtime, conn Conn, t PullTabl
 		return 0, err
 	}
 	pr, pw := io.Pipe()
-	var written int64
+	type copied struct {
+		n   int64
+		err error
+	}
+	done := make(chan copied, 1)
 	go func() {
+		var n int64
 		w := bufio.NewWriterSize(pw, 64<<10)
-		err := writeCopyBinary(w, rows, budget, &written)
+		err := writeCopyBinary(w, rows, budget, &n)
 		if err == nil {
 			err = w.Flush()
 		}
@@ -101,17 +110,19 @@ func (p *Pull) copyTable(ctx context.Context, rt *Runtime, conn Conn, t PullTabl
 			err = cerr
 		}
 		pw.CloseWithError(err)
+		done <- copied{n, err}
 	}()
 	_, err = pc.CopyFrom(ctx, pr, "COPY "+t.Temp+" FROM STDIN (FORMAT binary)")
 	pr.CloseWithError(io.ErrClosedPipe)
-	if err != nil {
-		if strings.Contains(err.Error(), errTooLarge.Error()) {
-			return written, pgerr.New(pgerr.ProgramLimitExceeded, "intermediate result exceeds distgres.max_intermediate_result_size (%d bytes)", rt.MaxIntermediateBytes).
-				WithHint("Fix the distribution column to one value, filter the tables more, or raise distgres.max_intermediate_result_size.")
-		}
-		return written, err
+	res := <-done
+	if errors.Is(res.err, errTooLarge) {
+		return res.n, pgerr.New(pgerr.ProgramLimitExceeded, "intermediate result exceeds distgres.max_intermediate_result_size (%d bytes)", rt.MaxIntermediateBytes).
+			WithHint("Fix the distribution column to one value, filter the tables more, or raise distgres.max_intermediate_result_size.")
 	}
-	return written, nil
+	if err == nil {
+		err = res.err
+	}
+	return res.n, err
 }
 
 // openBinary starts the targets with every column in binary format.
@@ -144,7 +155,7 @@ func writeCopyBinary(w *bufio.Writer, rows Rows, budget int64, written *int64) e
 			n += 4 + int64(len(v))
 		}
 		*written += n
-		if budget > 0 && *written > budget {
+		if budget >= 0 && *written > budget {
 			return errTooLarge
 		}
 	}
