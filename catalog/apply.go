@@ -21,6 +21,15 @@ func ApplyCommand(s *Snapshot, cmd Command) (*Snapshot, error) {
 		return nil, fmt.Errorf("apply %s: %w", c.Kind(), err)
 	}
 	next := s.clone()
+	if err := next.apply(c); err != nil {
+		return nil, fmt.Errorf("apply %s: %w", c.Kind(), err)
+	}
+	next.version = s.version + 1
+	return next, nil
+}
+
+// apply changes a snapshot under construction by one validated command.
+func (next *Snapshot) apply(c Command) error {
 	var err error
 	switch c := c.(type) {
 	case AddNode:
@@ -41,12 +50,20 @@ func ApplyCommand(s *Snapshot, cmd Command) (*Snapshot, error) {
 		err = next.setPlacement(c)
 	case UpdateNode:
 		err = next.updateNode(c)
+	case SetCoordinator:
+		err = next.setCoordinator(c)
+	case RemoveCoordinator:
+		err = next.removeCoordinator(c)
+	case BeginTx:
+		err = next.beginTx(c)
+	case DecideTx:
+		err = next.decideTx(c)
+	case ForgetTx:
+		err = next.forgetTx(c)
+	default:
+		err = ErrUnknownCommand
 	}
-	if err != nil {
-		return nil, fmt.Errorf("apply %s: %w", c.Kind(), err)
-	}
-	next.version = s.version + 1
-	return next, nil
+	return err
 }
 
 // The methods below change a snapshot under construction (a clone that has

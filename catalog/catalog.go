@@ -83,7 +83,14 @@ var (
 	// ErrInvalidCommand is returned for a command whose fields are invalid
 	// or inconsistent with the catalog (bad names, shard counts, types,
 	// colocation requests).
-	ErrInvalidCommand = errors.New("catalog: invalid command")
+	ErrInvalidCommand    = errors.New("catalog: invalid command")
+	ErrNoSuchCoordinator = errors.New("catalog: no such coordinator")
+	// ErrTxExists is returned when beginning a global transaction whose
+	// ID is already recorded.
+	ErrTxExists = errors.New("catalog: global transaction already recorded")
+	// ErrTxDecided is returned when deciding a global transaction the
+	// other way than it was already decided.
+	ErrTxDecided = errors.New("catalog: global transaction already decided")
 	// ErrClosed is returned by a Store used after Close.
 	ErrClosed = errors.New("catalog: store closed")
 )

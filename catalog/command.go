@@ -147,6 +147,16 @@ func newCommand(kind string) (Command, bool) {
 		return &SetPlacement{}, true
 	case KindUpdateNode:
 		return &UpdateNode{}, true
+	case KindSetCoordinator:
+		return &SetCoordinator{}, true
+	case KindRemoveCoordinator:
+		return &RemoveCoordinator{}, true
+	case KindBeginTx:
+		return &BeginTx{}, true
+	case KindDecideTx:
+		return &DecideTx{}, true
+	case KindForgetTx:
+		return &ForgetTx{}, true
 	}
 	return nil, false
 }
@@ -156,8 +166,19 @@ func newCommand(kind string) (Command, bool) {
 func commandValue(cmd Command) (Command, bool) {
 	switch c := cmd.(type) {
 	case AddNode, RemoveNode, SetNodeState, CreateTable, DropTable,
-		RenameTable, RenameColumn, SetPlacement, UpdateNode:
+		RenameTable, RenameColumn, SetPlacement, UpdateNode,
+		SetCoordinator, RemoveCoordinator, BeginTx, DecideTx, ForgetTx:
 		return c, true
+	case *SetCoordinator:
+		return derefCommand(c)
+	case *RemoveCoordinator:
+		return derefCommand(c)
+	case *BeginTx:
+		return derefCommand(c)
+	case *DecideTx:
+		return derefCommand(c)
+	case *ForgetTx:
+		return derefCommand(c)
 	case *UpdateNode:
 		return derefCommand(c)
 	case *AddNode:

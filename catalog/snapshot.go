@@ -28,6 +28,9 @@ type Snapshot struct {
 	nodes   []Node   // sorted by ID
 	tables  []*Table // sorted by schema, then name
 
+	coordinators []Coordinator // sorted by ID
+	txs          []GlobalTx    // sorted by ID
+
 	// Counters for the next IDs to hand out; values below the first valid
 	// ID (as in the zero Snapshot) mean nothing has been allocated yet.
 	nextNodeID       NodeID

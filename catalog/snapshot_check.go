@@ -22,6 +22,19 @@ func (s *Snapshot) check() error {
 		}
 		names[n.Name] = true
 	}
+	for i, c := range s.coordinators {
+		if c.ID == "" || i > 0 && s.coordinators[i-1].ID == c.ID {
+			return fmt.Errorf("empty or duplicate coordinator id %q", c.ID)
+		}
+	}
+	for i, t := range s.txs {
+		switch {
+		case !validTxID(t.ID) || i > 0 && s.txs[i-1].ID == t.ID:
+			return fmt.Errorf("invalid or duplicate global transaction id %q", t.ID)
+		case t.State != TxPending && t.State != TxCommitted && t.State != TxAborted:
+			return fmt.Errorf("global transaction %s: unknown state %q", t.ID, t.State)
+		}
+	}
 	shardIDs := make(map[int64]bool)
 	for i, t := range s.tables {
 		if i > 0 && compareTables(s.tables[i-1], t) == 0 {

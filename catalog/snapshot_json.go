@@ -17,13 +17,15 @@ var ErrSnapshotFormat = errors.New("catalog: unsupported snapshot format")
 
 // snapshotJSON is the JSON form of a Snapshot.
 type snapshotJSON struct {
-	Format           int      `json:"format"`
-	Version          uint64   `json:"version"`
-	NextNodeID       NodeID   `json:"next_node_id"`
-	NextShardID      int64    `json:"next_shard_id"`
-	NextColocationID uint32   `json:"next_colocation_id"`
-	Nodes            []Node   `json:"nodes"`
-	Tables           []*Table `json:"tables"`
+	Format           int           `json:"format"`
+	Version          uint64        `json:"version"`
+	NextNodeID       NodeID        `json:"next_node_id"`
+	NextShardID      int64         `json:"next_shard_id"`
+	NextColocationID uint32        `json:"next_colocation_id"`
+	Nodes            []Node        `json:"nodes"`
+	Tables           []*Table      `json:"tables"`
+	Coordinators     []Coordinator `json:"coordinators,omitempty"`
+	Transactions     []GlobalTx    `json:"transactions,omitempty"`
 }
 
 // MarshalJSON encodes the whole catalog, including its ID counters.
@@ -36,6 +38,8 @@ func (s *Snapshot) MarshalJSON() ([]byte, error) {
 		NextColocationID: s.nextColocationID,
 		Nodes:            orEmpty(s.nodes),
 		Tables:           orEmpty(s.tables),
+		Coordinators:     s.coordinators,
+		Transactions:     s.txs,
 	})
 }
 
@@ -57,6 +61,8 @@ func (s *Snapshot) UnmarshalJSON(data []byte) error {
 		nextNodeID:       j.NextNodeID,
 		nextShardID:      j.NextShardID,
 		nextColocationID: j.NextColocationID,
+		coordinators:     j.Coordinators,
+		txs:              j.Transactions,
 	}
 	if len(d.nodes) == 0 {
 		d.nodes = nil
@@ -69,6 +75,8 @@ func (s *Snapshot) UnmarshalJSON(data []byte) error {
 	}
 	slices.SortFunc(d.nodes, func(a, b Node) int { return cmp.Compare(a.ID, b.ID) })
 	slices.SortFunc(d.tables, compareTables)
+	slices.SortFunc(d.coordinators, func(a, b Coordinator) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(d.txs, func(a, b GlobalTx) int { return cmp.Compare(a.ID, b.ID) })
 	if err := d.check(); err != nil {
 		return fmt.Errorf("decode snapshot: %w", err)
 	}

@@ -1,0 +1,155 @@
+package catalog
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+)
+
+// Requests one coordinator sends another on the Raft address (stream
+// kind streamCatalog): one JSON request, one JSON response.
+const (
+	opApply  = "apply" // commit Command through the leader
+	opJoin   = "join"  // add ID at Addr as a voter
+	opRemove = "remove"
+	opPing   = "ping" // report the incarnation
+)
+
+type catalogRequest struct {
+	Op      string `json:"op"`
+	Command []byte `json:"command,omitempty"`
+	ID      string `json:"id,omitempty"`
+	Addr    string `json:"addr,omitempty"`
+	Hops    int    `json:"hops,omitempty"`
+}
+
+type catalogResponse struct {
+	Index       uint64 `json:"index,omitempty"`
+	Incarnation string `json:"incarnation,omitempty"`
+	Error       string `json:"error,omitempty"`
+	// Sentinel is the text of the package error the failure wraps, so the
+	// requester can still match it with errors.Is.
+	Sentinel string `json:"sentinel,omitempty"`
+}
+
+// errRetry marks a transport failure worth retrying quietly.
+var errRetry = errors.New("catalog: retry")
+
+// sentinels are the errors preserved across a forwarded request.
+var sentinels = []error{
+	ErrTableExists, ErrNoSuchTable, ErrNoSuchNode, ErrNodeExists, ErrNoActiveNodes,
+	ErrNoSuchShard, ErrNodeInUse, ErrInvalidCommand, ErrClosed, ErrNoSuchCoordinator,
+	ErrTxExists, ErrTxDecided, ErrUnknownCommand, ErrNoQuorum,
+}
+
+// remoteError is an error that happened on another coordinator.
+type remoteError struct {
+	msg      string
+	sentinel error
+}
+
+func (e *remoteError) Error() string { return e.msg }
+func (e *remoteError) Unwrap() error { return e.sentinel }
+
+func (r catalogResponse) err() error {
+	if r.Error == "" {
+		return nil
+	}
+	e := &remoteError{msg: r.Error}
+	for _, s := range sentinels {
+		if s.Error() == r.Sentinel {
+			e.sentinel = s
+		}
+	}
+	return e
+}
+
+func responseFor(err error) catalogResponse {
+	if err == nil {
+		return catalogResponse{}
+	}
+	r := catalogResponse{Error: err.Error()}
+	for _, s := range sentinels {
+		if errors.Is(err, s) {
+			r.Sentinel = s.Error()
+			break
+		}
+	}
+	return r
+}
+
+// request sends one request to the coordinator at addr.
+func (st *RaftStore) request(ctx context.Context, addr string, req catalogRequest) (catalogResponse, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	c, err := dialStream(addr, streamCatalog, time.Until(deadline))
+	if err != nil {
+		return catalogResponse{}, fmt.Errorf("%w: %v", errRetry, err)
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
+	defer stop()
+	c.SetDeadline(deadline)
+	if err := json.NewEncoder(c).Encode(req); err != nil {
+		return catalogResponse{}, fmt.Errorf("%w: %v", errRetry, err)
+	}
+	var resp catalogResponse
+	if err := json.NewDecoder(c).Decode(&resp); err != nil {
+		if ctx.Err() != nil {
+			return catalogResponse{}, ctx.Err()
+		}
+		return catalogResponse{}, fmt.Errorf("catalog: request to %s: %w", addr, err)
+	}
+	return resp, nil
+}
+
+// serveRequest answers one request from another coordinator.
+func (st *RaftStore) serveRequest(c net.Conn) {
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	var req catalogRequest
+	if err := json.NewDecoder(c).Decode(&req); err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() {})
+	defer stop()
+	go func() {
+		select {
+		case <-st.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	var resp catalogResponse
+	switch req.Op {
+	case opApply:
+		index, err := st.propose(ctx, req.Command, req.Hops)
+		resp = responseFor(err)
+		resp.Index = index
+	case opJoin:
+		resp = responseFor(st.addVoter(ctx, req.ID, req.Addr, req.Hops))
+	case opRemove:
+		resp = responseFor(st.removeVoter(ctx, req.ID, req.Hops))
+	case opPing:
+		resp.Incarnation = st.incarnation
+	default:
+		resp = responseFor(fmt.Errorf("catalog: unknown request %q", req.Op))
+	}
+	json.NewEncoder(c).Encode(resp)
+}
+
+// Ping asks the coordinator at raftAddr for its incarnation.
+func (st *RaftStore) Ping(ctx context.Context, raftAddr string) (string, error) {
+	resp, err := st.request(ctx, raftAddr, catalogRequest{Op: opPing})
+	if err != nil {
+		return "", err
+	}
+	return resp.Incarnation, resp.err()
+}
