@@ -55,26 +55,30 @@ type GlobalTx struct {
 // creates on a data node.
 const PreparedPrefix = "distgres_"
 
-// PreparedName is the PREPARE TRANSACTION name of participant p.
-func (t *GlobalTx) PreparedName(p Participant) string {
-	return PreparedPrefix + t.ID + "_" + strconv.Itoa(int(p.Node))
+// PreparedName is the PREPARE TRANSACTION name of participant p of the
+// global transaction id: distgres_<id>_<node>_<database>.
+func PreparedName(id string, p Participant) string {
+	return PreparedPrefix + id + "_" + strconv.Itoa(int(p.Node)) + "_" + p.Database
 }
 
-// ParsePreparedName returns the global transaction ID of a prepared
-// transaction name made by PreparedName, or false for other names.
-func ParsePreparedName(gid string) (string, bool) {
+// ParsePreparedName returns the global transaction ID and participant of a
+// prepared transaction name made by PreparedName, or false for other
+// names.
+func ParsePreparedName(gid string) (string, Participant, bool) {
 	rest, ok := strings.CutPrefix(gid, PreparedPrefix)
 	if !ok {
-		return "", false
+		return "", Participant{}, false
 	}
-	id, node, ok := strings.Cut(rest, "_")
+	id, rest, ok := strings.Cut(rest, "_")
 	if !ok || !validTxID(id) {
-		return "", false
+		return "", Participant{}, false
 	}
-	if _, err := strconv.Atoi(node); err != nil {
-		return "", false
+	node, db, ok := strings.Cut(rest, "_")
+	n, err := strconv.Atoi(node)
+	if !ok || err != nil || db == "" {
+		return "", Participant{}, false
 	}
-	return id, true
+	return id, Participant{Node: NodeID(n), Database: db}, true
 }
 
 func validTxID(id string) bool {

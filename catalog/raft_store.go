@@ -15,6 +15,7 @@ import (
 
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"go.etcd.io/bbolt"
 )
 
 // ErrNoQuorum is returned by RaftStore.Apply when the change cannot be
@@ -95,6 +96,14 @@ func OpenRaft(ctx context.Context, opts RaftOptions) (_ *RaftStore, err error) {
 			st.shutdown()
 		}
 	}()
+	logPath := filepath.Join(opts.Dir, "raft.db")
+	st.bolt, err = raftboltdb.New(raftboltdb.Options{Path: logPath, BoltOptions: &bbolt.Options{Timeout: 2 * time.Second}})
+	if errors.Is(err, bbolt.ErrTimeout) {
+		return nil, fmt.Errorf("catalog: Raft log %s is locked: is another coordinator using %s?", logPath, opts.Dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("catalog: opening Raft log %s (damaged?): %w", logPath, err)
+	}
 	ln := opts.Listener
 	if ln == nil {
 		if ln, err = net.Listen("tcp", opts.RaftAddr); err != nil {
@@ -107,9 +116,6 @@ func OpenRaft(ctx context.Context, opts RaftOptions) (_ *RaftStore, err error) {
 	st.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: raftStream{st.mux}, MaxPool: 3, Timeout: 10 * time.Second, Logger: hlog,
 	})
-	if st.bolt, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(opts.Dir, "raft.db")}); err != nil {
-		return nil, fmt.Errorf("catalog: raft log: %w", err)
-	}
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(opts.Dir, 2, hlog)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: raft snapshots: %w", err)
@@ -445,11 +451,11 @@ func (st *RaftStore) shutdown() error {
 		first = st.raft.Shutdown().Error()
 		<-st.done
 	}
-	if st.mux != nil {
-		st.mux.close()
-	}
 	if st.trans != nil {
 		st.trans.Close()
+	}
+	if st.mux != nil {
+		st.mux.close()
 	}
 	if st.bolt != nil {
 		if err := st.bolt.Close(); err != nil && first == nil {
@@ -494,4 +500,10 @@ func (st *RaftStore) Status() RaftStatus {
 		}
 	}
 	return s
+}
+
+// Barrier waits until every entry committed before it is applied to the
+// local catalog; only the leader can issue one.
+func (st *RaftStore) Barrier(timeout time.Duration) error {
+	return st.raft.Barrier(timeout).Error()
 }

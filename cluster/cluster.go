@@ -1,13 +1,13 @@
 // Package cluster runs a local distgres cluster: PostgreSQL data nodes in
-// one directory and a coordinator in front of them. It is what
-// `distgres up` and the test harness start.
+// one directory and coordinators in front of them. It is what
+// `distgres up`, `distgres coordinator` and the test harness start.
 //
 // Directory layout:
 //
-//	DIR/cluster.json   node names and their last ports
-//	DIR/catalog.json   the shard catalog (file store)
+//	DIR/cluster.json   node names and their last ports, coordinator ports
 //	DIR/nodeN/         the data directory of data node N (its server log
 //	                   is nodeN/postgresql.log)
+//	DIR/coordN/        coordinator N's Raft log and snapshots (the catalog)
 package cluster
 
 import (
@@ -20,15 +20,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
-	"time"
 
 	"github.com/distgres/distgres/catalog"
-	"github.com/distgres/distgres/coordinator"
 	"github.com/distgres/distgres/coordinator/auth"
 	"github.com/distgres/distgres/datanode"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // ShardDatabase is the database on each data node that holds the shards.
@@ -52,25 +47,21 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Cluster is a running local cluster.
+// Cluster is a running local cluster with one coordinator.
 type Cluster struct {
-	Nodes     []*datanode.Server
-	Names     []string
-	ClientURL string
-	Addr      net.Addr
+	Nodes       []*datanode.Server
+	Names       []string
+	ClientURL   string
+	Addr        net.Addr
+	Coordinator *Coordinator
 
-	store   *catalog.FileStore
-	pools   *datanode.Pools
-	srv     *coordinator.Server
-	ln      net.Listener
-	cancel  context.CancelFunc
-	served  chan error
-	log     *slog.Logger
+	data    *DataNodes
 	stopped bool
 }
 
 type layout struct {
-	Nodes []nodeEntry `json:"nodes"`
+	Nodes        []nodeEntry  `json:"nodes"`
+	Coordinators []coordEntry `json:"coordinators,omitempty"`
 }
 
 type nodeEntry struct {
@@ -78,8 +69,64 @@ type nodeEntry struct {
 	Port int    `json:"port"`
 }
 
-// Up creates or reopens the cluster in opts.Dir and starts it.
+type coordEntry struct {
+	ID       string `json:"id"`
+	Port     int    `json:"port"`
+	RaftPort int    `json:"raft_port"`
+}
+
+// Up creates or reopens the cluster in opts.Dir and starts its data nodes
+// and a single-voter coordinator.
 func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Port != 0 && datanode.PortInUse(opts.Port) {
+		return nil, fmt.Errorf("port %d is already in use", opts.Port)
+	}
+	data, lay, dir, err := StartDataNodes(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{data: data, Nodes: data.Servers, Names: data.Names}
+	defer func() {
+		if err != nil {
+			data.Stop(context.WithoutCancel(ctx))
+		}
+	}()
+	ce := lay.coordinator(0)
+	raftPort := ce.RaftPort
+	if raftPort == 0 || datanode.PortInUse(raftPort) {
+		if raftPort, err = datanode.FreePort(); err != nil {
+			return nil, err
+		}
+	}
+	co, err := StartCoordinator(ctx, CoordinatorOptions{
+		ID: ce.ID, Dir: filepath.Join(dir, ce.ID),
+		Listen:   fmt.Sprintf("127.0.0.1:%d", opts.Port),
+		RaftAddr: fmt.Sprintf("127.0.0.1:%d", raftPort),
+		Nodes:    data.Addrs(), Shards: opts.Shards, DefaultDistribution: opts.DefaultDistribution,
+		Users: opts.Users, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ce.Port = co.Addr.(*net.TCPAddr).Port
+	ce.RaftPort = raftPort
+	if err := WriteLayout(dir, lay); err != nil {
+		co.Close()
+		return nil, err
+	}
+	c.Coordinator = co
+	c.ClientURL, c.Addr = co.ClientURL, co.Addr
+	return c, nil
+}
+
+// StartDataNodes creates or reopens the cluster directory and starts its
+// data nodes. It returns the directory's layout (with the nodes' ports)
+// and its absolute path; coordinators are started separately.
+func StartDataNodes(ctx context.Context, opts Options) (*DataNodes, *layout, string, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -87,117 +134,35 @@ func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if opts.Nodes <= 0 {
 		opts.Nodes = 3
 	}
-	bin, err := datanode.FindBinaries()
-	if err != nil {
-		return nil, err
-	}
 	dir, err := filepath.Abs(opts.Dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, "", err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("cannot create %s: %w", dir, err)
-	}
-	if opts.Port != 0 && datanode.PortInUse(opts.Port) {
-		return nil, fmt.Errorf("port %d is already in use", opts.Port)
+		return nil, nil, "", fmt.Errorf("cannot create %s: %w", dir, err)
 	}
 	lay, fresh, err := readLayout(dir, opts.Nodes)
 	if err != nil {
-		return nil, err
+		return nil, nil, "", err
 	}
-	c := &Cluster{log: log}
-	defer func() {
-		if err != nil {
-			c.stopNodes(context.WithoutCancel(ctx))
-		}
-	}()
-	for i := range lay.Nodes {
-		e := &lay.Nodes[i]
-		nodeDir := filepath.Join(dir, e.Name)
-		if _, statErr := os.Stat(nodeDir); errors.Is(statErr, os.ErrNotExist) {
-			if !fresh {
-				return nil, fmt.Errorf("damaged cluster directory %s: data node directory %s is missing", dir, nodeDir)
-			}
-			if opts.Template != "" {
-				err = datanode.CopyDataDir(opts.Template, nodeDir)
-			} else {
-				err = datanode.InitDB(ctx, bin, nodeDir, datanode.InitOptions{Fast: opts.Fast, NoSync: opts.Fast, Logger: log})
-			}
-			if err != nil {
-				return nil, fmt.Errorf("initializing data node %s: %w", e.Name, err)
-			}
-		}
-		s := datanode.NewServer(bin, nodeDir, log)
-		adopted, err := s.Adopt(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("data node %s: %w", e.Name, err)
-		}
-		if !adopted {
-			if err := bin.Validate(nodeDir); err != nil {
-				return nil, fmt.Errorf("damaged data node directory: %w", err)
-			}
-			port := e.Port
-			if port == 0 || datanode.PortInUse(port) {
-				if port, err = datanode.FreePort(); err != nil {
-					return nil, err
-				}
-			}
-			sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-			err = s.Start(sctx, port)
-			cancel()
-			if err != nil {
-				return nil, fmt.Errorf("starting data node %s: %w", e.Name, err)
-			}
-		}
-		e.Port = s.Port()
-		c.Nodes = append(c.Nodes, s)
-		c.Names = append(c.Names, e.Name)
-	}
-	if err := writeLayout(dir, lay); err != nil {
-		return nil, err
-	}
-	for i, s := range c.Nodes {
-		if err := ensureShardDatabase(ctx, s.Port()); err != nil {
-			return nil, fmt.Errorf("data node %s: %w", c.Names[i], err)
-		}
-	}
-	store, err := catalog.OpenFileStore(filepath.Join(dir, "catalog.json"))
+	data, err := startNodes(ctx, dir, lay, fresh, opts, log)
 	if err != nil {
-		return nil, fmt.Errorf("damaged cluster directory: %w", err)
+		return nil, nil, "", err
 	}
-	c.store = store
-	if err := registerNodes(ctx, store, c); err != nil {
-		store.Close()
-		return nil, err
+	if err := WriteLayout(dir, lay); err != nil {
+		data.Stop(context.WithoutCancel(ctx))
+		return nil, nil, "", err
 	}
-	var srv *coordinator.Server
-	c.pools = datanode.NewPools(datanode.PoolOptions{Logger: log, Configure: func(id int32, db string, cfg *pgxpool.Config) error {
-		return srv.ConfigurePool(id, db, cfg)
-	}})
-	srv = coordinator.New(coordinator.Config{
-		Catalog: store, Pools: c.pools, Users: opts.Users,
-		ShardDB: ShardDatabase, DefaultShardCount: opts.Shards,
-		DefaultDistribution: opts.DefaultDistribution, Logger: log,
-	})
-	c.srv = srv
-	addr := fmt.Sprintf("127.0.0.1:%d", opts.Port)
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		c.pools.Close()
-		store.Close()
-		if errors.Is(err, syscall.EADDRINUSE) {
-			return nil, fmt.Errorf("port %d is already in use", opts.Port)
-		}
-		return nil, err
+	return data, lay, dir, nil
+}
+
+// coordinator returns the layout entry of coordinator i (0-based), adding
+// it if missing.
+func (l *layout) coordinator(i int) *coordEntry {
+	for len(l.Coordinators) <= i {
+		l.Coordinators = append(l.Coordinators, coordEntry{ID: fmt.Sprintf("coord%d", len(l.Coordinators)+1)})
 	}
-	c.ln = ln
-	c.Addr = ln.Addr()
-	c.ClientURL = fmt.Sprintf("postgres://postgres@%s/postgres", ln.Addr())
-	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	c.cancel = cancel
-	c.served = make(chan error, 1)
-	go func() { c.served <- c.srv.Serve(sctx, ln) }()
-	return c, nil
+	return &l.Coordinators[i]
 }
 
 // NodeURL is the connection URL of data node i.
@@ -208,8 +173,8 @@ func (c *Cluster) ShardURL(i int) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s", c.Nodes[i].Port(), ShardDatabase)
 }
 
-// Catalog returns the cluster's catalog store.
-func (c *Cluster) Catalog() catalog.Store { return c.store }
+// Catalog returns the coordinator's catalog store.
+func (c *Cluster) Catalog() catalog.Store { return c.Coordinator.Store }
 
 // Close stops the coordinator and the data nodes.
 func (c *Cluster) Close(ctx context.Context) error {
@@ -217,21 +182,11 @@ func (c *Cluster) Close(ctx context.Context) error {
 		return nil
 	}
 	c.stopped = true
-	c.cancel()
-	<-c.served
-	c.pools.Close()
-	c.store.Close()
-	return c.stopNodes(ctx)
-}
-
-func (c *Cluster) stopNodes(ctx context.Context) error {
-	var first error
-	for i, s := range c.Nodes {
-		if err := s.Stop(ctx); err != nil && first == nil {
-			first = fmt.Errorf("stopping data node %s: %w", c.Names[i], err)
-		}
+	err := c.Coordinator.Close()
+	if err2 := c.data.Stop(ctx); err == nil {
+		err = err2
 	}
-	return first
+	return err
 }
 
 func readLayout(dir string, nodes int) (*layout, bool, error) {
@@ -240,7 +195,7 @@ func readLayout(dir string, nodes int) (*layout, bool, error) {
 	if errors.Is(err, os.ErrNotExist) {
 		entries, _ := os.ReadDir(dir)
 		for _, e := range entries {
-			if strings.HasPrefix(e.Name(), "node") || e.Name() == "catalog.json" {
+			if strings.HasPrefix(e.Name(), "node") || strings.HasPrefix(e.Name(), "coord") {
 				return nil, false, fmt.Errorf("damaged cluster directory %s: %s exists but cluster.json is missing", dir, e.Name())
 			}
 		}
@@ -257,10 +212,14 @@ func readLayout(dir string, nodes int) (*layout, bool, error) {
 	if err := json.Unmarshal(data, &lay); err != nil || len(lay.Nodes) == 0 {
 		return nil, false, fmt.Errorf("damaged cluster directory: %s is not a valid cluster file", path)
 	}
+	if _, err := os.Stat(filepath.Join(dir, "catalog.json")); err == nil && len(lay.Coordinators) == 0 {
+		return nil, false, fmt.Errorf("cluster directory %s was made by an older distgres (catalog.json, no Raft log); create a new one", dir)
+	}
 	return &lay, false, nil
 }
 
-func writeLayout(dir string, lay *layout) error {
+// WriteLayout saves the directory's layout.
+func WriteLayout(dir string, lay *layout) error {
 	data, err := json.MarshalIndent(lay, "", "  ")
 	if err != nil {
 		return err
@@ -270,42 +229,4 @@ func writeLayout(dir string, lay *layout) error {
 		return err
 	}
 	return os.Rename(tmp, filepath.Join(dir, "cluster.json"))
-}
-
-// ensureShardDatabase creates the shard database on a node if missing.
-func ensureShardDatabase(ctx context.Context, port int) error {
-	conn, err := pgconn.Connect(ctx, fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port))
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	res := conn.ExecParams(ctx, "SELECT 1 FROM pg_database WHERE datname = $1", [][]byte{[]byte(ShardDatabase)}, nil, nil, nil).Read()
-	if res.Err != nil {
-		return res.Err
-	}
-	if len(res.Rows) == 0 {
-		if _, err := conn.Exec(ctx, "CREATE DATABASE "+ShardDatabase).ReadAll(); err != nil {
-			return fmt.Errorf("creating shard database: %w", err)
-		}
-	}
-	return nil
-}
-
-// registerNodes adds new nodes to the catalog and updates moved ones.
-func registerNodes(ctx context.Context, store catalog.Store, c *Cluster) error {
-	for i, s := range c.Nodes {
-		name := c.Names[i]
-		n, ok := store.Snapshot().NodeByName(name)
-		var err error
-		switch {
-		case !ok:
-			_, err = store.Apply(ctx, catalog.AddNode{Name: name, Host: "127.0.0.1", Port: s.Port()})
-		case n.Port != s.Port() || n.Host != "127.0.0.1":
-			_, err = store.Apply(ctx, catalog.UpdateNode{Name: name, Host: "127.0.0.1", Port: s.Port()})
-		}
-		if err != nil {
-			return fmt.Errorf("registering data node %s: %w", name, err)
-		}
-	}
-	return nil
 }

@@ -21,12 +21,19 @@ import (
 	"github.com/distgres/distgres/coordinator/auth"
 	"github.com/distgres/distgres/datanode"
 	"github.com/distgres/distgres/executor"
+	"github.com/distgres/distgres/gtm"
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // Config configures a coordinator.
 type Config struct {
 	Catalog catalog.Store
+	// GTM, when set, runs DDL as global transactions (two-phase commit
+	// with the decision in the catalog log).
+	GTM *gtm.Manager
+	// Cluster, when set, reports the coordinator group for
+	// distgres_cluster().
+	Cluster ClusterStatus
 	Pools   *datanode.Pools
 	// Users, when set, requires SCRAM-SHA-256 authentication; nil means
 	// trust.

@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"fmt"
+	"github.com/distgres/distgres/sqlquote"
 	"sort"
 	"strconv"
 	"strings"
@@ -116,14 +117,10 @@ func (s *sessionSettings) applySQL() string {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			fmt.Fprintf(&b, "pg_catalog.set_config(%s, %s, false)", quoteLiteral(kv[0]), quoteLiteral(kv[1]))
+			fmt.Fprintf(&b, "pg_catalog.set_config(%s, %s, false)", sqlquote.Literal(kv[0]), sqlquote.Literal(kv[1]))
 		}
 	}
 	return b.String()
-}
-
-func quoteLiteral(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
 
 // startupValues checks the startup settings on a data node and returns
@@ -196,7 +193,7 @@ func (ss *session) variableSet(ctx context.Context, sql string, vs *pg_query.Var
 	pc := c.PgConn()
 	q := sql
 	if vs.Kind != pg_query.VariableSetKind_VAR_RESET_ALL {
-		q += "; SELECT current_setting(" + quoteLiteral(name) + ")"
+		q += "; SELECT current_setting(" + sqlquote.Literal(name) + ")"
 	}
 	results, err := pc.Exec(ctx, q).ReadAll()
 	ss.srv.settings.set(pc, dirty)

@@ -177,7 +177,7 @@ func canceledOr(ctx context.Context, err error) error {
 // normalized form (constants as parameters), planning that form on first
 // use. It returns false when the statement must take the ordinary path.
 func (ss *session) fastPath(ctx context.Context, query string) bool {
-	if ss.failed || ss.settings.current["standard_conforming_strings"] == "off" {
+	if ss.failed || ss.settings.current["standard_conforming_strings"] == "off" || mentionsAdminFunction(query) {
 		return false
 	}
 	n, ok := normalize(query)

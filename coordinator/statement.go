@@ -80,6 +80,19 @@ func syntaxError(query string, err error) error {
 
 // plan plans a statement, using the session's plan cache.
 func (ss *session) plan(ctx context.Context, st *parsedStatement, paramOIDs []uint32) (*planner.Plan, error) {
+	if mentionsAdminFunction(st.sql) {
+		sql, node, err := ss.rewriteAdminFunctions(ctx, st.node)
+		if err != nil {
+			return nil, err
+		}
+		if node != nil {
+			p, err := ss.planUncached(ctx, &parsedStatement{sql: sql, node: node, dist: st.dist, offset: st.offset}, paramOIDs)
+			if p != nil {
+				p.OneShot = true
+			}
+			return p, err
+		}
+	}
 	snap := ss.srv.cfg.Catalog.Snapshot()
 	key := st.sql
 	if len(paramOIDs) > 0 {
@@ -91,13 +104,7 @@ func (ss *session) plan(ctx context.Context, st *parsedStatement, paramOIDs []ui
 	if p := ss.plans.get(key, snap.Version()); p != nil {
 		return p, nil
 	}
-	env := &planner.Env{
-		Catalog: snap, Shell: shell{ss},
-		ShellDB: ss.srv.cfg.ShellDB, ShardDB: ss.srv.cfg.ShardDB,
-		DefaultShardCount:   ss.srv.cfg.DefaultShardCount,
-		DefaultDistribution: ss.settings.local[SettingDefaultDistribution],
-	}
-	p, err := planner.Build(ctx, env, &planner.Statement{SQL: st.sql, Node: st.node, ParamOIDs: paramOIDs, Distribute: st.dist})
+	p, err := ss.planUncached(ctx, st, paramOIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -105,6 +112,18 @@ func (ss *session) plan(ctx context.Context, st *parsedStatement, paramOIDs []ui
 		ss.plans.put(key, p)
 	}
 	return p, nil
+}
+
+// planUncached plans a statement against the current catalog.
+func (ss *session) planUncached(ctx context.Context, st *parsedStatement, paramOIDs []uint32) (*planner.Plan, error) {
+	snap := ss.srv.cfg.Catalog.Snapshot()
+	env := &planner.Env{
+		Catalog: snap, Shell: shell{ss},
+		ShellDB: ss.srv.cfg.ShellDB, ShardDB: ss.srv.cfg.ShardDB,
+		DefaultShardCount:   ss.srv.cfg.DefaultShardCount,
+		DefaultDistribution: ss.settings.local[SettingDefaultDistribution],
+	}
+	return planner.Build(ctx, env, &planner.Statement{SQL: st.sql, Node: st.node, ParamOIDs: paramOIDs, Distribute: st.dist})
 }
 
 // utility handles statements the session answers itself. handled is false
@@ -173,66 +192,6 @@ func allowedInFailedTx(n *pg_query.Node) bool {
 		return true
 	}
 	return false
-}
-
-// runDDL applies a DDL plan: catalog first or last as the plan says, with
-// compensation when the data nodes fail.
-func (ss *session) runDDL(ctx context.Context, d *planner.DDL) (string, error) {
-	if ss.tx != nil && ss.tx.implicit && (d.Before != nil || len(d.After) > 0) {
-		// Catalog changes cannot join an implicit transaction: what ran
-		// before commits, and the statements after start a new one.
-		if err := ss.endImplicit(ctx, true); err != nil {
-			return "", err
-		}
-		defer ss.beginImplicit()
-	}
-	if ss.tx != nil && (d.Before != nil || len(d.After) > 0) {
-		return "", pgerr.Unsupported("Run DDL on distributed tables outside a transaction block.", "DDL on distributed tables inside a transaction block is not supported yet")
-	}
-	srv := ss.srv
-	srv.ddlMu.Lock()
-	defer srv.ddlMu.Unlock()
-	store := srv.cfg.Catalog
-	snap := store.Snapshot()
-	var err error
-	if d.Before != nil {
-		if snap, err = store.Apply(ctx, d.Before); err != nil {
-			return "", catalogError(err)
-		}
-	}
-	tag := d.Tag
-	if d.Work != nil {
-		targets, err := d.Work(snap)
-		if err == nil {
-			var t string
-			t, err = executor.RunStatements(ctx, sessionConns{ss}, targets)
-			if tag == "" {
-				tag = t
-			}
-		}
-		if err != nil {
-			if d.Undo != nil {
-				executor.RunStatements(context.WithoutCancel(ctx), sessionConns{ss}, d.Undo(snap))
-			}
-			if d.Revert != nil {
-				store.Apply(context.WithoutCancel(ctx), d.Revert)
-			}
-			return "", err
-		}
-	}
-	for _, c := range d.After {
-		if _, err := store.Apply(ctx, c); err != nil {
-			return "", catalogError(err)
-		}
-	}
-	return tag, nil
-}
-
-func catalogError(err error) error {
-	if pgerr.Code(err) != "" {
-		return err
-	}
-	return &pgerr.Error{Code: pgerr.InternalError, Message: "catalog: " + err.Error(), Err: err}
 }
 
 // notice sends a NoticeResponse.

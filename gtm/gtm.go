@@ -1,8 +1,109 @@
-// Package gtm will hold the global transaction manager: global transaction
-// ids, the commit-decision log kept in the catalog's Raft group, the
-// two-phase commit driver, recovery of in-doubt prepared transactions,
-// global sequences and distributed deadlock detection.
+// Package gtm is the global transaction manager: it makes work that spans
+// data nodes atomic with two-phase commit, keeps the commit decisions in
+// the catalog's Raft log, and recovers in-doubt prepared transactions.
 //
-// Until then a transaction block that writes on several data nodes commits
-// them one after another (see coordinator/txn.go), which is not atomic.
+// The protocol for one global transaction:
+//
+//  1. BeginTx through the log: the transaction is pending (DDL records its
+//     catalog change to make on commit and on abort, and may apply a
+//     catalog change right away, e.g. to allocate shard IDs).
+//  2. Every participant runs its statements and PREPARE TRANSACTION
+//     'distgres_<id>_<node>_<database>'.
+//  3. DecideTx through the log: the commit point. The catalog change of a
+//     DDL statement is applied in the same log entry.
+//  4. COMMIT PREPARED on every participant, then ForgetTx.
+//
+// A failure before step 3 rolls everything back. A crash at any point
+// leaves a state that Recover resolves: a pending transaction whose
+// coordinator is gone is aborted (presumed abort), a decided one is carried
+// out on every node that still holds it, and prepared transactions nobody
+// recorded are rolled back after a grace period.
 package gtm
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"time"
+
+	"github.com/distgres/distgres/catalog"
+	"github.com/distgres/distgres/datanode"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Log is the decision log: the catalog store.
+type Log interface {
+	Snapshot() *catalog.Snapshot
+	Apply(ctx context.Context, cmd catalog.Command) (*catalog.Snapshot, error)
+}
+
+// Conn is a data node connection lent to the manager.
+type Conn interface {
+	PgConn() *pgconn.PgConn
+	Release(broken bool)
+}
+
+// Acquire lends a connection to a database of a node.
+type Acquire func(ctx context.Context, node catalog.Node, database string) (Conn, error)
+
+// Config configures a Manager.
+type Config struct {
+	Log Log
+	// Coordinator and Incarnation identify this coordinator process; they
+	// are recorded with each transaction it begins.
+	Coordinator string
+	Incarnation string
+	// Pools reach the data nodes for recovery.
+	Pools *datanode.Pools
+	// AdminDatabase is a database on every node used to list prepared
+	// transactions (default "postgres").
+	AdminDatabase string
+	// Ping asks another coordinator for its incarnation (nil: unknown).
+	Ping func(ctx context.Context, raftAddr string) (string, error)
+	// Grace is how long a prepared transaction nobody recorded, or a
+	// pending one whose coordinator cannot be reached, is left alone
+	// before recovery rolls it back (default 30s).
+	Grace time.Duration
+	// Failpoint, if set, is called at the named steps of a global
+	// transaction ("begun", "prepared", "decided", "committed"). An error
+	// makes the transaction stop right there, without cleanup, as if the
+	// coordinator had crashed.
+	Failpoint func(step string) error
+	Logger    *slog.Logger
+}
+
+// Manager drives global transactions and their recovery.
+type Manager struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// New returns a Manager.
+func New(cfg Config) *Manager {
+	if cfg.AdminDatabase == "" {
+		cfg.AdminDatabase = "postgres"
+	}
+	if cfg.Grace == 0 {
+		cfg.Grace = 30 * time.Second
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Manager{cfg: cfg, log: log}
+}
+
+// NewID returns a fresh global transaction ID.
+func NewID() string {
+	var b [10]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (m *Manager) failpoint(step string) error {
+	if m.cfg.Failpoint == nil {
+		return nil
+	}
+	return m.cfg.Failpoint(step)
+}

@@ -2,6 +2,7 @@ package planner
 
 import (
 	"context"
+	"github.com/distgres/distgres/sqlquote"
 	"strings"
 
 	"github.com/distgres/distgres/catalog"
@@ -98,7 +99,7 @@ func indexOwner(ctx context.Context, env *Env, schema, name string) (*catalog.Ta
 	if q == "" {
 		q = "public"
 	}
-	v, ok, err := env.Shell.QueryValue(ctx, "SELECT n.nspname || chr(31) || c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE i.indexrelid = to_regclass("+quoteLiteral(quoteIdent(q)+"."+quoteIdent(name))+")")
+	v, ok, err := env.Shell.QueryValue(ctx, "SELECT n.nspname || chr(31) || c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE i.indexrelid = to_regclass("+sqlquote.Literal(sqlquote.Ident(q)+"."+sqlquote.Ident(name))+")")
 	if err != nil || !ok {
 		return nil, err
 	}
@@ -126,11 +127,13 @@ func planDropIndex(ctx context.Context, env *Env, st *Statement, ds *pg_query.Dr
 		conc = "CONCURRENTLY "
 	}
 	shellSQL := st.SQL
-	return ddlPlan("DROP INDEX", func(snap *catalog.Snapshot) ([]executor.Target, error) {
+	p := ddlPlan("DROP INDEX", func(snap *catalog.Snapshot) ([]executor.Target, error) {
 		return shellAndShardWork(snap, env, shellSQL, t, func(sh catalog.Shard) (string, error) {
-			return "DROP INDEX " + conc + "IF EXISTS " + quoteIdent(t.Schema) + "." + quoteIdent(shardObjectName(t, sh, name)), nil
+			return "DROP INDEX " + conc + "IF EXISTS " + sqlquote.Ident(t.Schema) + "." + sqlquote.Ident(shardObjectName(t, sh, name)), nil
 		})
-	}), nil
+	})
+	p.DDL.NoTransaction = ds.Concurrent
+	return p, nil
 }
 
 func planTruncate(env *Env, st *Statement, ts *pg_query.TruncateStmt) (*Plan, error) {
@@ -185,14 +188,16 @@ func planCreateIndex(env *Env, st *Statement, is *pg_query.IndexStmt) (*Plan, er
 		}
 	}
 	shellSQL := st.SQL
-	return ddlPlan("CREATE INDEX", func(snap *catalog.Snapshot) ([]executor.Target, error) {
+	p := ddlPlan("CREATE INDEX", func(snap *catalog.Snapshot) ([]executor.Target, error) {
 		return shellAndShardWork(snap, env, shellSQL, t, func(sh catalog.Shard) (string, error) {
 			c := clone(is)
 			c.Relation = &pg_query.RangeVar{Schemaname: t.Schema, Relname: ShardTableName(t, sh), Inh: true, Relpersistence: "p"}
 			c.Idxname = shardObjectName(t, sh, is.Idxname)
 			return deparse(&pg_query.Node{Node: &pg_query.Node_IndexStmt{IndexStmt: c}})
 		})
-	}), nil
+	})
+	p.DDL.NoTransaction = is.Concurrent
+	return p, nil
 }
 
 func planAlterTable(ctx context.Context, env *Env, st *Statement, as *pg_query.AlterTableStmt) (*Plan, error) {
@@ -269,16 +274,16 @@ func planRename(env *Env, st *Statement, rs *pg_query.RenameStmt) (*Plan, error)
 	case pg_query.ObjectType_OBJECT_TABLE:
 		after = append(after, catalog.RenameTable{Schema: t.Schema, Name: t.Name, NewName: rs.Newname})
 		perShard = func(sh catalog.Shard) (string, error) {
-			return shard(sh) + " RENAME TO " + quoteIdent(rs.Newname+"_"+itoa(sh.ID)), nil
+			return shard(sh) + " RENAME TO " + sqlquote.Ident(rs.Newname+"_"+itoa(sh.ID)), nil
 		}
 	case pg_query.ObjectType_OBJECT_COLUMN:
 		after = append(after, catalog.RenameColumn{Schema: t.Schema, Table: t.Name, Column: rs.Subname, NewName: rs.Newname})
 		perShard = func(sh catalog.Shard) (string, error) {
-			return shard(sh) + " RENAME COLUMN " + quoteIdent(rs.Subname) + " TO " + quoteIdent(rs.Newname), nil
+			return shard(sh) + " RENAME COLUMN " + sqlquote.Ident(rs.Subname) + " TO " + sqlquote.Ident(rs.Newname), nil
 		}
 	case pg_query.ObjectType_OBJECT_TABCONSTRAINT:
 		perShard = func(sh catalog.Shard) (string, error) {
-			return shard(sh) + " RENAME CONSTRAINT " + quoteIdent(shardObjectName(t, sh, rs.Subname)) + " TO " + quoteIdent(shardObjectName(t, sh, rs.Newname)), nil
+			return shard(sh) + " RENAME CONSTRAINT " + sqlquote.Ident(shardObjectName(t, sh, rs.Subname)) + " TO " + sqlquote.Ident(shardObjectName(t, sh, rs.Newname)), nil
 		}
 	default:
 		return nil, pgerr.Unsupported("Rename the table, a column or a constraint.", "this rename is not supported on distributed tables yet")

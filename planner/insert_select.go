@@ -2,6 +2,7 @@ package planner
 
 import (
 	"context"
+	"github.com/distgres/distgres/sqlquote"
 
 	"github.com/distgres/distgres/catalog"
 	"github.com/distgres/distgres/executor"
@@ -56,7 +57,7 @@ func planInsertSelect(ctx context.Context, env *Env, st *Statement, ins *pg_quer
 		if i > 0 {
 			list += ", "
 		}
-		list += quoteIdent(n)
+		list += sqlquote.Ident(n)
 		if n == t.DistColumn {
 			dist = i
 		}

@@ -82,6 +82,9 @@ type Plan struct {
 	DDL *DDL
 	// CatalogVersion is the catalog snapshot the plan was made against.
 	CatalogVersion uint64
+	// OneShot marks a plan that embeds values computed when it was made
+	// (admin functions answered by the coordinator): it is never reused.
+	OneShot bool
 	// MultiNodeWrite: the statement may write on several data nodes, so
 	// outside a transaction block it runs in an implicit one (all nodes
 	// commit, or all roll back when one fails).
@@ -101,4 +104,8 @@ type DDL struct {
 	Work func(snap *catalog.Snapshot) ([]executor.Target, error)
 	Undo func(snap *catalog.Snapshot) []executor.Target
 	Tag  string
+	// NoTransaction marks work that cannot run inside a transaction block
+	// (CONCURRENTLY, utility statements passed through as they are): it
+	// runs node by node instead of as one two-phase-commit transaction.
+	NoTransaction bool
 }

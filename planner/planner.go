@@ -169,6 +169,7 @@ func planBroadcast(env *Env, st *Statement) (*Plan, error) {
 	shards := shardsNeed(st.Node)
 	sql := st.SQL
 	return &Plan{Kind: KindDDL, DDL: &DDL{
+		NoTransaction: true,
 		Work: func(*catalog.Snapshot) ([]executor.Target, error) {
 			var ts []executor.Target
 			for _, n := range nodes {

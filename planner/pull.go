@@ -2,6 +2,7 @@ package planner
 
 import (
 	"errors"
+	"github.com/distgres/distgres/sqlquote"
 	"strings"
 
 	"github.com/distgres/distgres/catalog"
@@ -48,7 +49,7 @@ func planPull(env *Env, st *Statement, sel *pg_query.SelectStmt, desc *Descripti
 		if len(name) > maxIdentLen {
 			name = name[:maxIdentLen]
 		}
-		temp := "pg_temp." + quoteIdent(name)
+		temp := "pg_temp." + sqlquote.Ident(name)
 		temps[r.table] = temp
 		sources, err := tableSources(env, r.table)
 		if err != nil {

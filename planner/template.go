@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"github.com/distgres/distgres/sqlquote"
 	"sort"
 	"strings"
 
@@ -88,7 +89,7 @@ func (t *template) render(name func(rv *pg_query.RangeVar) (text string, aliasab
 		b.WriteString(text)
 		if aliasable && !s.hasAlias {
 			b.WriteString(" AS ")
-			b.WriteString(quoteIdent(s.rv.Relname))
+			b.WriteString(sqlquote.Ident(s.rv.Relname))
 		}
 	}
 	b.WriteString(t.parts[len(t.parts)-1])

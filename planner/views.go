@@ -2,6 +2,7 @@ package planner
 
 import (
 	"context"
+	"github.com/distgres/distgres/sqlquote"
 	"strings"
 
 	"github.com/distgres/distgres/pgerr"
@@ -56,13 +57,13 @@ func findViews(ctx context.Context, env *Env, n *pg_query.Node) (map[*pg_query.R
 		if resolve(env, rv) != nil || systemRelation(rv) {
 			continue
 		}
-		name := quoteIdent(rv.Relname)
+		name := sqlquote.Ident(rv.Relname)
 		if rv.Schemaname != "" {
-			name = quoteIdent(rv.Schemaname) + "." + name
+			name = sqlquote.Ident(rv.Schemaname) + "." + name
 		}
 		v, ok, err := env.Shell.QueryValue(ctx, "SELECT pg_catalog.pg_get_viewdef(c.oid) || chr(31) || string_agg(pg_catalog.quote_ident(a.attname), ',' ORDER BY a.attnum)"+
 			" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"+
-			" WHERE c.oid = pg_catalog.to_regclass("+quoteLiteral(name)+") AND c.relkind = 'v' GROUP BY c.oid")
+			" WHERE c.oid = pg_catalog.to_regclass("+sqlquote.Literal(name)+") AND c.relkind = 'v' GROUP BY c.oid")
 		if err != nil {
 			return nil, err
 		}

@@ -393,7 +393,7 @@ func TestUp(t *testing.T) {
 				t.Errorf("data node %s: %v", u, err)
 			}
 		}
-		for _, f := range []string{"cluster.json", "catalog.json", "node1/PG_VERSION", "node3/PG_VERSION"} {
+		for _, f := range []string{"cluster.json", "coord1/raft.db", "node1/PG_VERSION", "node3/PG_VERSION"} {
 			if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 				t.Errorf("cluster directory: %v", err)
 			}
@@ -507,8 +507,8 @@ func TestUp(t *testing.T) {
 			}
 			upRunFail(t, bin, file, upFreePort(t), nil)
 		})
-		for _, f := range []string{"cluster.json", "catalog.json"} {
-			t.Run("Garbage_"+f, func(t *testing.T) {
+		for _, f := range []string{"cluster.json", "coord1/raft.db"} {
+			t.Run("Garbage_"+strings.ReplaceAll(f, "/", "_"), func(t *testing.T) {
 				path := filepath.Join(dir, f)
 				orig, err := os.ReadFile(path)
 				if err != nil {

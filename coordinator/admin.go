@@ -1,0 +1,161 @@
+package coordinator
+
+import (
+	"context"
+	"fmt"
+	"github.com/distgres/distgres/sqlquote"
+	"strings"
+
+	"github.com/distgres/distgres/catalog"
+	"github.com/distgres/distgres/pgerr"
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// ClusterStatus reports the coordinator group (the Raft store does).
+type ClusterStatus interface {
+	Status() catalog.RaftStatus
+}
+
+// Admin functions are answered by the coordinator: a call is replaced by
+// its value before planning, so any SQL around it (WHERE, ORDER BY, joins
+// with the system catalogs) works as on PostgreSQL.
+const (
+	// distgres_cluster() is a set of rows, one per coordinator.
+	fnCluster = "distgres_cluster"
+	// distgres_recover_transactions() runs a recovery pass and returns
+	// the number of prepared transactions it resolved.
+	fnRecover = "distgres_recover_transactions"
+)
+
+const clusterColumns = "member, raft_address, client_address, voter, is_leader, is_self, term, commit_index, applied_index, catalog_version"
+
+// mentionsAdminFunction is a cheap test before the tree is walked.
+func mentionsAdminFunction(sql string) bool {
+	return strings.Contains(strings.ToLower(sql), "distgres_")
+}
+
+// rewriteAdminFunctions replaces admin function calls in the tree with
+// their results and returns the statement as SQL, or "" if it calls none.
+func (ss *session) rewriteAdminFunctions(ctx context.Context, node *pg_query.Node) (string, *pg_query.Node, error) {
+	node = proto.Clone(node).(*pg_query.Node)
+	changed := false
+	var err error
+	walkNodes(node.ProtoReflect(), func(n *pg_query.Node) {
+		if err != nil {
+			return
+		}
+		switch x := n.Node.(type) {
+		case *pg_query.Node_RangeFunction:
+			if len(x.RangeFunction.Functions) != 1 || funcName(x.RangeFunction.Functions[0]) != fnCluster {
+				return
+			}
+			var sub *pg_query.Node
+			if sub, err = ss.clusterRows(x.RangeFunction.Alias); err == nil {
+				n.Node = sub.Node
+				changed = true
+			}
+		case *pg_query.Node_FuncCall:
+			if funcName(n) != fnRecover {
+				return
+			}
+			if ss.srv.cfg.GTM == nil {
+				err = pgerr.Unsupported("", "this coordinator has no transaction manager")
+				return
+			}
+			rep, rerr := ss.srv.cfg.GTM.Recover(ctx)
+			if rerr != nil {
+				ss.notice("01000", "transaction recovery incomplete: "+rerr.Error())
+			}
+			n.Node = &pg_query.Node_AConst{AConst: &pg_query.A_Const{Val: &pg_query.A_Const_Ival{Ival: &pg_query.Integer{Ival: int32(rep.Committed + rep.RolledBack)}}}}
+			changed = true
+		}
+	})
+	if err != nil || !changed {
+		return "", nil, err
+	}
+	sql, err := pg_query.Deparse(&pg_query.ParseResult{Stmts: []*pg_query.RawStmt{{Stmt: node}}})
+	if err != nil {
+		return "", nil, err
+	}
+	return sql, node, nil
+}
+
+// funcName returns the unqualified (or distgres-schema-free) name of a
+// FuncCall node.
+func funcName(n *pg_query.Node) string {
+	if l := n.GetList(); l != nil && len(l.Items) > 0 {
+		n = l.Items[0]
+	}
+	fc := n.GetFuncCall()
+	if fc == nil || len(fc.Funcname) != 1 || len(fc.Args) != 0 {
+		return ""
+	}
+	return fc.Funcname[0].GetString_().GetSval()
+}
+
+// clusterRows builds (VALUES ...) AS alias(columns) for distgres_cluster().
+func (ss *session) clusterRows(alias *pg_query.Alias) (*pg_query.Node, error) {
+	cs := ss.srv.cfg.Cluster
+	if cs == nil {
+		return nil, pgerr.Unsupported("", "this coordinator does not run in a coordinator group")
+	}
+	st := cs.Status()
+	snap := ss.srv.cfg.Catalog.Snapshot()
+	var rows []string
+	for _, m := range st.Members {
+		client := "NULL"
+		if c, ok := snap.Coordinator(m.ID); ok && c.ClientAddr != "" {
+			client = sqlquote.Literal(c.ClientAddr)
+		}
+		rows = append(rows, fmt.Sprintf("(%s::text, %s::text, %s::text, %t, %t, %t, %d::bigint, %d::bigint, %d::bigint, %d::bigint)",
+			sqlquote.Literal(m.ID), sqlquote.Literal(m.Address), client, m.Voter, m.ID == st.LeaderID, m.ID == st.ID,
+			st.Term, st.CommitIndex, st.AppliedIndex, st.CatalogVersion))
+	}
+	name, cols := fnCluster, clusterColumns
+	if alias != nil {
+		name = alias.Aliasname
+		if len(alias.Colnames) > 0 {
+			var names []string
+			for _, c := range alias.Colnames {
+				names = append(names, sqlquote.Ident(c.GetString_().GetSval()))
+			}
+			given := strings.Join(names, ", ")
+			if rest := strings.Split(clusterColumns, ", ")[len(names):]; len(rest) > 0 {
+				given += ", " + strings.Join(rest, ", ")
+			}
+			cols = given
+		}
+	}
+	sql := "SELECT * FROM (VALUES " + strings.Join(rows, ", ") + ") AS " + sqlquote.Ident(name) + "(" + cols + ")"
+	tree, err := pg_query.Parse(sql)
+	if err != nil {
+		return nil, err
+	}
+	return tree.Stmts[0].Stmt.GetSelectStmt().FromClause[0], nil
+}
+
+// walkNodes calls fn for every *pg_query.Node in the tree, parents first;
+// fn may replace the node's content.
+func walkNodes(m protoreflect.Message, fn func(*pg_query.Node)) {
+	if !m.IsValid() {
+		return
+	}
+	if n, ok := m.Interface().(*pg_query.Node); ok {
+		fn(n)
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsList() && fd.Kind() == protoreflect.MessageKind:
+			l := v.List()
+			for i := 0; i < l.Len(); i++ {
+				walkNodes(l.Get(i).Message(), fn)
+			}
+		case fd.IsMap():
+		case fd.Kind() == protoreflect.MessageKind:
+			walkNodes(v.Message(), fn)
+		}
+		return true
+	})
+}

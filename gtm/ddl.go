@@ -1,0 +1,274 @@
+package gtm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"github.com/distgres/distgres/sqlquote"
+	"sync"
+	"time"
+
+	"github.com/distgres/distgres/catalog"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Work is the statements one database of one node runs.
+type Work struct {
+	Node     catalog.Node
+	Database string
+	SQL      []string
+}
+
+// DDL is a statement whose data node work and catalog change must commit
+// together.
+type DDL struct {
+	// Before is applied with the pending record (it may allocate what
+	// Work needs, such as shard IDs); OnAbort undoes it.
+	Before   catalog.Command
+	OnCommit []catalog.Command
+	OnAbort  catalog.Command
+	// Work returns the statements for each node, given the catalog with
+	// Before applied.
+	Work func(*catalog.Snapshot) ([]Work, error)
+}
+
+// ErrOutcomeUnknown is returned when a DDL statement was prepared on every
+// node but its decision could not be logged or confirmed; recovery will
+// finish or roll it back.
+var ErrOutcomeUnknown = errors.New("gtm: the outcome of the statement is not known yet")
+
+// branch is one participant's open transaction.
+type branch struct {
+	p        catalog.Participant
+	conn     Conn
+	prepared bool
+}
+
+// RunDDL runs d as a global transaction and returns the command tag of
+// the first statement of the first participant.
+func (m *Manager) RunDDL(ctx context.Context, acquire Acquire, d DDL) (string, error) {
+	onCommit, err := catalog.EncodeCommands(d.OnCommit...)
+	if err != nil {
+		return "", err
+	}
+	onAbort, err := catalog.EncodeCommands(d.OnAbort)
+	if err != nil {
+		return "", err
+	}
+	before, err := catalog.EncodeCommands(d.Before)
+	if err != nil {
+		return "", err
+	}
+	tx := catalog.GlobalTx{
+		ID: NewID(), Coordinator: m.cfg.Coordinator, Incarnation: m.cfg.Incarnation,
+		StartedMillis: time.Now().UnixMilli(), OnCommit: onCommit, OnAbort: onAbort,
+	}
+	// Step 1: the intent, with the catalog change that must come first.
+	snap, err := m.cfg.Log.Apply(ctx, catalog.BeginTx{Tx: tx, Before: before})
+	if err != nil {
+		return "", err
+	}
+	if err := m.failpoint("begun"); err != nil {
+		return "", err
+	}
+	work, err := d.Work(snap)
+	if err != nil {
+		m.abort(ctx, tx.ID, nil)
+		return "", err
+	}
+	// Step 2: every participant runs its statements and prepares.
+	branches, tag, err := m.prepare(ctx, acquire, tx.ID, work)
+	if err != nil {
+		m.abort(ctx, tx.ID, branches)
+		return "", err
+	}
+	if err := m.failpoint("prepared"); err != nil {
+		releaseAll(branches, false)
+		return "", err
+	}
+	// Step 3: the decision, which applies the catalog change.
+	if _, err := m.cfg.Log.Apply(ctx, catalog.DecideTx{ID: tx.ID, Commit: true}); err != nil {
+		if errors.Is(err, catalog.ErrNoQuorum) || ctx.Err() != nil {
+			releaseAll(branches, false)
+			return "", fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
+		}
+		// A definite refusal (the catalog change no longer applies, or
+		// recovery aborted the transaction): roll back.
+		m.abort(context.WithoutCancel(ctx), tx.ID, branches)
+		return "", err
+	}
+	if err := m.failpoint("decided"); err != nil {
+		releaseAll(branches, false)
+		return "", err
+	}
+	// Step 4: carry out the decision; recovery finishes whatever fails.
+	m.finish(context.WithoutCancel(ctx), tx.ID, branches, true)
+	if err := m.failpoint("committed"); err != nil {
+		return "", err
+	}
+	return tag, nil
+}
+
+// prepare opens one transaction per participant, runs its statements and
+// prepares it, all participants in parallel.
+func (m *Manager) prepare(ctx context.Context, acquire Acquire, id string, work []Work) ([]*branch, string, error) {
+	type key struct {
+		node catalog.NodeID
+		db   string
+	}
+	index := map[key]int{}
+	var groups []Work
+	for _, w := range work {
+		k := key{w.Node.ID, w.Database}
+		i, ok := index[k]
+		if !ok {
+			i = len(groups)
+			index[k] = i
+			groups = append(groups, Work{Node: w.Node, Database: w.Database})
+		}
+		groups[i].SQL = append(groups[i].SQL, w.SQL...)
+	}
+	branches := make([]*branch, len(groups))
+	tags := make([]string, len(groups))
+	errs := make([]error, len(groups))
+	var wg sync.WaitGroup
+	for i, g := range groups {
+		branches[i] = &branch{p: catalog.Participant{Node: g.Node.ID, Database: g.Database}}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tags[i], errs[i] = m.prepareOne(ctx, acquire, id, branches[i], g)
+		}()
+	}
+	wg.Wait()
+	tag := ""
+	if len(tags) > 0 {
+		tag = tags[0]
+	}
+	return branches, tag, firstError(errs)
+}
+
+func firstError(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *Manager) prepareOne(ctx context.Context, acquire Acquire, id string, b *branch, w Work) (string, error) {
+	conn, err := acquire(ctx, w.Node, w.Database)
+	if err != nil {
+		return "", err
+	}
+	b.conn = conn
+	pc := conn.PgConn()
+	if _, err := pc.Exec(ctx, "BEGIN").ReadAll(); err != nil {
+		return "", err
+	}
+	tag := ""
+	for _, sql := range w.SQL {
+		res, err := pc.Exec(ctx, sql).ReadAll()
+		if err != nil {
+			return "", err
+		}
+		if tag == "" && len(res) > 0 {
+			tag = res[len(res)-1].CommandTag.String()
+		}
+	}
+	if _, err := pc.Exec(ctx, "PREPARE TRANSACTION "+sqlquote.Literal(catalog.PreparedName(id, b.p))).ReadAll(); err != nil {
+		return "", err
+	}
+	b.prepared = true
+	return tag, nil
+}
+
+// abort logs the abort decision (undoing Before) and rolls back every
+// branch.
+func (m *Manager) abort(ctx context.Context, id string, branches []*branch) {
+	ctx = context.WithoutCancel(ctx)
+	if _, err := m.cfg.Log.Apply(ctx, catalog.DecideTx{ID: id, Commit: false}); err != nil {
+		m.log.Warn("gtm: logging an abort failed; recovery will roll it back", "tx", id, "err", err)
+		for _, b := range branches {
+			if b.conn != nil && !b.prepared {
+				rollbackOpen(ctx, b.conn)
+			}
+		}
+		releaseAll(branches, false)
+		return
+	}
+	m.finish(ctx, id, branches, false)
+}
+
+// finish commits or rolls back every branch and forgets the transaction
+// when all of them are done.
+func (m *Manager) finish(ctx context.Context, id string, branches []*branch, commit bool) {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := true
+	for _, b := range branches {
+		if b.conn == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			switch {
+			case b.prepared:
+				err = resolvePrepared(ctx, b.conn.PgConn(), catalog.PreparedName(id, b.p), commit)
+			default:
+				rollbackOpen(ctx, b.conn)
+			}
+			b.conn.Release(err != nil && !isServerError(err))
+			b.conn = nil
+			if err != nil {
+				m.log.Warn("gtm: finishing a prepared transaction failed; recovery will retry", "tx", id, "node", b.p.Node, "err", err)
+				mu.Lock()
+				done = false
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if done {
+		if _, err := m.cfg.Log.Apply(ctx, catalog.ForgetTx{ID: id}); err != nil {
+			m.log.Warn("gtm: forgetting a finished transaction failed; recovery will retry", "tx", id, "err", err)
+		}
+	}
+}
+
+// rollbackOpen ends a transaction that was not prepared.
+func rollbackOpen(ctx context.Context, c Conn) {
+	c.PgConn().Exec(ctx, "ROLLBACK").ReadAll()
+}
+
+func releaseAll(branches []*branch, broken bool) {
+	for _, b := range branches {
+		if b.conn != nil {
+			b.conn.Release(broken)
+			b.conn = nil
+		}
+	}
+}
+
+// resolvePrepared commits or rolls back a prepared transaction; one that
+// no longer exists was resolved already.
+func resolvePrepared(ctx context.Context, pc *pgconn.PgConn, gid string, commit bool) error {
+	verb := "ROLLBACK PREPARED "
+	if commit {
+		verb = "COMMIT PREPARED "
+	}
+	_, err := pc.Exec(ctx, verb+sqlquote.Literal(gid)).ReadAll()
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "42704" {
+		return nil
+	}
+	return err
+}
+
+func isServerError(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe)
+}
