@@ -59,9 +59,11 @@ type Cluster struct {
 	stopped bool
 }
 
-type layout struct {
+// Layout is what cluster.json records: the data nodes' names and last
+// ports, and the coordinators' IDs and last ports.
+type Layout struct {
 	Nodes        []nodeEntry  `json:"nodes"`
-	Coordinators []coordEntry `json:"coordinators,omitempty"`
+	Coordinators []CoordEntry `json:"coordinators,omitempty"`
 }
 
 type nodeEntry struct {
@@ -69,7 +71,8 @@ type nodeEntry struct {
 	Port int    `json:"port"`
 }
 
-type coordEntry struct {
+// CoordEntry is one coordinator of a Layout.
+type CoordEntry struct {
 	ID       string `json:"id"`
 	Port     int    `json:"port"`
 	RaftPort int    `json:"raft_port"`
@@ -95,7 +98,7 @@ func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
 			data.Stop(context.WithoutCancel(ctx))
 		}
 	}()
-	ce := lay.coordinator(0)
+	ce := lay.CoordinatorEntry(0)
 	raftPort := ce.RaftPort
 	if raftPort == 0 || datanode.PortInUse(raftPort) {
 		if raftPort, err = datanode.FreePort(); err != nil {
@@ -126,7 +129,7 @@ func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
 // StartDataNodes creates or reopens the cluster directory and starts its
 // data nodes. It returns the directory's layout (with the nodes' ports)
 // and its absolute path; coordinators are started separately.
-func StartDataNodes(ctx context.Context, opts Options) (*DataNodes, *layout, string, error) {
+func StartDataNodes(ctx context.Context, opts Options) (*DataNodes, *Layout, string, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -156,11 +159,11 @@ func StartDataNodes(ctx context.Context, opts Options) (*DataNodes, *layout, str
 	return data, lay, dir, nil
 }
 
-// coordinator returns the layout entry of coordinator i (0-based), adding
+// CoordinatorEntry returns the layout entry of coordinator i (0-based), adding
 // it if missing.
-func (l *layout) coordinator(i int) *coordEntry {
+func (l *Layout) CoordinatorEntry(i int) *CoordEntry {
 	for len(l.Coordinators) <= i {
-		l.Coordinators = append(l.Coordinators, coordEntry{ID: fmt.Sprintf("coord%d", len(l.Coordinators)+1)})
+		l.Coordinators = append(l.Coordinators, CoordEntry{ID: fmt.Sprintf("coord%d", len(l.Coordinators)+1)})
 	}
 	return &l.Coordinators[i]
 }
@@ -189,7 +192,7 @@ func (c *Cluster) Close(ctx context.Context) error {
 	return err
 }
 
-func readLayout(dir string, nodes int) (*layout, bool, error) {
+func readLayout(dir string, nodes int) (*Layout, bool, error) {
 	path := filepath.Join(dir, "cluster.json")
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -199,7 +202,7 @@ func readLayout(dir string, nodes int) (*layout, bool, error) {
 				return nil, false, fmt.Errorf("damaged cluster directory %s: %s exists but cluster.json is missing", dir, e.Name())
 			}
 		}
-		lay := &layout{}
+		lay := &Layout{}
 		for i := 1; i <= nodes; i++ {
 			lay.Nodes = append(lay.Nodes, nodeEntry{Name: fmt.Sprintf("node%d", i)})
 		}
@@ -208,7 +211,7 @@ func readLayout(dir string, nodes int) (*layout, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	var lay layout
+	var lay Layout
 	if err := json.Unmarshal(data, &lay); err != nil || len(lay.Nodes) == 0 {
 		return nil, false, fmt.Errorf("damaged cluster directory: %s is not a valid cluster file", path)
 	}
@@ -219,7 +222,7 @@ func readLayout(dir string, nodes int) (*layout, bool, error) {
 }
 
 // WriteLayout saves the directory's layout.
-func WriteLayout(dir string, lay *layout) error {
+func WriteLayout(dir string, lay *Layout) error {
 	data, err := json.MarshalIndent(lay, "", "  ")
 	if err != nil {
 		return err

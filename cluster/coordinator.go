@@ -185,9 +185,17 @@ func registerNodes(ctx context.Context, store catalog.Store, nodes []NodeAddr) e
 			case n.Port != a.Port || n.Host != a.Host:
 				_, err = store.Apply(ctx, catalog.UpdateNode{Name: a.Name, Host: a.Host, Port: a.Port})
 			}
-			// Another coordinator may have registered it meanwhile.
+			// Another coordinator may have registered it meanwhile; the
+			// group may still be waiting for its other members.
 			if errors.Is(err, catalog.ErrNodeExists) && attempt < 3 {
 				continue
+			}
+			if errors.Is(err, catalog.ErrNoQuorum) {
+				select {
+				case <-ctx.Done():
+				case <-time.After(time.Second):
+					continue
+				}
 			}
 			if err != nil {
 				return fmt.Errorf("registering data node %s: %w", a.Name, err)

@@ -41,7 +41,7 @@ func (d *DataNodes) Stop(ctx context.Context) error {
 
 // startNodes creates (first time) or adopts/starts the data nodes listed
 // in lay, updating their ports in lay.
-func startNodes(ctx context.Context, dir string, lay *layout, fresh bool, opts Options, log *slog.Logger) (_ *DataNodes, err error) {
+func startNodes(ctx context.Context, dir string, lay *Layout, fresh bool, opts Options, log *slog.Logger) (_ *DataNodes, err error) {
 	bin, err := datanode.FindBinaries()
 	if err != nil {
 		return nil, err

@@ -19,9 +19,11 @@ import (
 )
 
 const usage = `usage: distgres up [flags]
+       distgres coordinator --data DIR --listen ADDR --raft-addr ADDR [--join ADDR] [flags]
 
 Commands:
-  up    create (or reopen) a local cluster in --dir and serve clients
+  up           create (or reopen) a local cluster in --dir and serve clients
+  coordinator  run one coordinator that bootstraps or joins a coordinator group
 
 Run 'distgres up -h' for the flags.
 `
@@ -34,6 +36,8 @@ func main() {
 	switch os.Args[1] {
 	case "up":
 		os.Exit(up(os.Args[2:], os.Stdout, os.Stderr))
+	case "coordinator":
+		os.Exit(runCoordinator(os.Args[2:], os.Stdout, os.Stderr))
 	case "-h", "--help", "help":
 		fmt.Fprint(os.Stdout, usage)
 	default:
@@ -58,8 +62,17 @@ func up(args []string, stdout, stderr io.Writer) int {
 	usersFile := fs.String("users-file", "", "file of name:password or name:SCRAM-SHA-256$... lines; enables password authentication")
 	var users userFlags
 	fs.Var(&users, "user", "name:password of a user (repeatable); enables password authentication")
+	coordinators := fs.Int("coordinators", 1, "number of coordinators; more than one runs each as its own process, on ports PORT, PORT+1, ...")
 	verbose := fs.Bool("v", false, "log to stderr")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "distgres up: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *coordinators < 1 || *coordinators > 9 {
+		fmt.Fprintln(stderr, "distgres up: --coordinators must be between 1 and 9")
 		return 2
 	}
 	level := slog.LevelWarn
@@ -75,6 +88,19 @@ func up(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *coordinators > 1 {
+		var extra []string
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "shards", "default-distribution", "users-file", "v":
+				extra = append(extra, "--"+f.Name+"="+f.Value.String())
+			}
+		})
+		for _, u := range users {
+			extra = append(extra, "--user="+u)
+		}
+		return upGroup(ctx, opts, *coordinators, extra, stdout, stderr)
+	}
 	c, err := cluster.Up(ctx, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "distgres: %v\n", firstLine(err))
