@@ -139,6 +139,7 @@ func (st *RaftStore) serveRequest(c net.Conn) {
 		resp = responseFor(st.removeVoter(ctx, req.ID, req.Hops))
 	case opPing:
 		resp.Incarnation = st.incarnation
+		resp.Index = st.fsm.index.Load()
 	default:
 		resp = responseFor(fmt.Errorf("catalog: unknown request %q", req.Op))
 	}

@@ -64,8 +64,10 @@ type RaftStore struct {
 	bolt        *raftboltdb.BoltStore
 	addr        string
 	registered  chan struct{}
-	stop        chan struct{}
-	done        chan struct{}
+	// localRestores counts the snapshots restored from Dir at start-up.
+	localRestores int64
+	stop          chan struct{}
+	done          chan struct{}
 }
 
 var _ Store = (*RaftStore)(nil)
@@ -149,6 +151,7 @@ func OpenRaft(ctx context.Context, opts RaftOptions) (_ *RaftStore, err error) {
 	if st.raft, err = raft.NewRaft(cfg, st.fsm, logs, st.bolt, snaps, st.trans); err != nil {
 		return nil, fmt.Errorf("catalog: start raft: %w", err)
 	}
+	st.localRestores = st.fsm.restores.Load()
 	go st.watchLeader()
 	if !existing && opts.Join != "" {
 		if err := st.join(ctx); err != nil {
@@ -182,9 +185,13 @@ func (st *RaftStore) Registered() <-chan struct{} { return st.registered }
 // Snapshot returns the current catalog with one atomic load.
 func (st *RaftStore) Snapshot() *Snapshot { return st.fsm.current.Load() }
 
-// Restores counts the Raft snapshots this store has installed since it
-// started (at start-up or sent by a leader to a lagging follower).
+// Restores counts the Raft snapshots this store has restored since it
+// started: its own at start-up, and those a leader sent it because it had
+// fallen behind the leader's log (InstalledSnapshots).
 func (st *RaftStore) Restores() int64 { return st.fsm.restores.Load() }
+
+// InstalledSnapshots counts the snapshots a leader sent this store.
+func (st *RaftStore) InstalledSnapshots() int64 { return st.fsm.restores.Load() - st.localRestores }
 
 // IsLeader reports whether this coordinator is the Raft leader.
 func (st *RaftStore) IsLeader() bool { return st.raft.State() == raft.Leader }
@@ -500,6 +507,31 @@ func (st *RaftStore) Status() RaftStatus {
 		}
 	}
 	return s
+}
+
+// Sync waits until the local catalog includes every change the leader had
+// applied when Sync was called. A coordinator that starts has only its
+// last snapshot applied until it hears from the leader; it syncs before
+// serving so that it does not answer from an older catalog.
+func (st *RaftStore) Sync(ctx context.Context) error {
+	for {
+		if st.IsLeader() {
+			return st.Barrier(5 * time.Second)
+		}
+		if addr, _ := st.raft.LeaderWithID(); addr != "" {
+			resp, err := st.request(ctx, string(addr), catalogRequest{Op: opPing})
+			if err == nil {
+				return st.waitApplied(ctx, resp.Index)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %w", ErrNoQuorum, ctx.Err())
+		case <-st.stop:
+			return ErrClosed
+		case <-time.After(st.leaderPoll()):
+		}
+	}
 }
 
 // Barrier waits until every entry committed before it is applied to the

@@ -114,6 +114,12 @@ func StartCoordinator(ctx context.Context, opts CoordinatorOptions) (_ *Coordina
 		raftLn.Close()
 		return nil, err
 	}
+	syncCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	err = c.Store.Sync(syncCtx)
+	cancel()
+	if err != nil {
+		log.Warn("catalog: no Raft leader reachable at start-up; serving from the local catalog, which may be behind", "catalog_version", c.Store.Snapshot().Version())
+	}
 	if err := registerNodes(ctx, c.Store, opts.Nodes); err != nil {
 		return nil, err
 	}
