@@ -29,6 +29,7 @@ type catalogRequest struct {
 type catalogResponse struct {
 	Index       uint64 `json:"index,omitempty"`
 	Incarnation string `json:"incarnation,omitempty"`
+	InFlight    bool   `json:"in_flight,omitempty"`
 	Error       string `json:"error,omitempty"`
 	// Sentinel is the text of the package error the failure wraps, so the
 	// requester can still match it with errors.Is.
@@ -140,17 +141,28 @@ func (st *RaftStore) serveRequest(c net.Conn) {
 	case opPing:
 		resp.Incarnation = st.incarnation
 		resp.Index = st.fsm.index.Load()
+		if probe := st.inFlight.Load(); probe != nil && req.ID != "" {
+			resp.InFlight = (*probe)(req.ID)
+		}
 	default:
 		resp = responseFor(fmt.Errorf("catalog: unknown request %q", req.Op))
 	}
 	json.NewEncoder(c).Encode(resp)
 }
 
-// Ping asks the coordinator at raftAddr for its incarnation.
-func (st *RaftStore) Ping(ctx context.Context, raftAddr string) (string, error) {
-	resp, err := st.request(ctx, raftAddr, catalogRequest{Op: opPing})
+// Ping asks the coordinator at raftAddr for its incarnation and whether
+// it is still working on the global transaction txID.
+func (st *RaftStore) Ping(ctx context.Context, raftAddr, txID string) (incarnation string, inFlight bool, err error) {
+	resp, err := st.request(ctx, raftAddr, catalogRequest{Op: opPing, ID: txID})
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
-	return resp.Incarnation, resp.err()
+	return resp.Incarnation, resp.InFlight, resp.err()
+}
+
+// SetInFlight installs the function that answers, for other coordinators'
+// recovery, whether this coordinator is still working on a global
+// transaction.
+func (st *RaftStore) SetInFlight(probe func(txID string) bool) {
+	st.inFlight.Store(&probe)
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -64,6 +65,7 @@ type RaftStore struct {
 	bolt        *raftboltdb.BoltStore
 	addr        string
 	registered  chan struct{}
+	inFlight    atomic.Pointer[func(string) bool]
 	// localRestores counts the snapshots restored from Dir at start-up.
 	localRestores int64
 	stop          chan struct{}

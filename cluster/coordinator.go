@@ -131,6 +131,7 @@ func StartCoordinator(ctx context.Context, opts CoordinatorOptions) (_ *Coordina
 		Log: c.Store, Coordinator: opts.ID, Incarnation: c.Store.Incarnation(), Pools: c.pools,
 		Ping: c.Store.Ping, Grace: opts.RecoveryGrace, Failpoint: opts.Failpoint, Logger: log,
 	})
+	c.Store.SetInFlight(c.GTM.InFlight)
 	srv = coordinator.New(coordinator.Config{
 		Catalog: c.Store, GTM: c.GTM, Cluster: c.Store, Pools: c.pools, Users: opts.Users,
 		ShardDB: ShardDatabase, DefaultShardCount: opts.Shards,
@@ -168,6 +169,7 @@ func (c *Coordinator) Close() error {
 	c.stopped = true
 	c.cancel()
 	<-c.served
+	c.GTM.Close()
 	c.pools.Close()
 	return c.closeStore()
 }

@@ -63,9 +63,16 @@ func (m *Manager) RunDDL(ctx context.Context, acquire Acquire, d DDL) (string, e
 		ID: NewID(), Coordinator: m.cfg.Coordinator, Incarnation: m.cfg.Incarnation,
 		StartedMillis: time.Now().UnixMilli(), OnCommit: onCommit, OnAbort: onAbort,
 	}
+	m.track(tx.ID)
+	defer m.untrack(tx.ID)
 	// Step 1: the intent, with the catalog change that must come first.
 	snap, err := m.cfg.Log.Apply(ctx, catalog.BeginTx{Tx: tx, Before: before})
 	if err != nil {
+		if uncertain(ctx, err) {
+			// The entry may still commit once the group has a quorum
+			// again; an abort logged after it takes it back.
+			go m.abortWhenPossible(tx.ID)
+		}
 		return "", err
 	}
 	if err := m.failpoint("begun"); err != nil {
@@ -88,7 +95,7 @@ func (m *Manager) RunDDL(ctx context.Context, acquire Acquire, d DDL) (string, e
 	}
 	// Step 3: the decision, which applies the catalog change.
 	if _, err := m.cfg.Log.Apply(ctx, catalog.DecideTx{ID: tx.ID, Commit: true}); err != nil {
-		if errors.Is(err, catalog.ErrNoQuorum) || ctx.Err() != nil {
+		if uncertain(ctx, err) {
 			releaseAll(branches, false)
 			return "", fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
 		}
@@ -107,6 +114,33 @@ func (m *Manager) RunDDL(ctx context.Context, acquire Acquire, d DDL) (string, e
 		return "", err
 	}
 	return tag, nil
+}
+
+// uncertain reports whether a failed log append may still commit.
+func uncertain(ctx context.Context, err error) bool {
+	return errors.Is(err, catalog.ErrNoQuorum) || ctx.Err() != nil
+}
+
+// abortWhenPossible logs an abort decision for a transaction whose begin
+// record may or may not have committed, retrying until the log takes it.
+// An abort of a transaction that was never recorded changes nothing.
+func (m *Manager) abortWhenPossible(id string) {
+	for delay := 200 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
+		select {
+		case <-m.stop:
+			return
+		case <-time.After(delay):
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err := m.cfg.Log.Apply(ctx, catalog.DecideTx{ID: id, Commit: false})
+		cancel()
+		if err == nil || errors.Is(err, catalog.ErrTxDecided) || errors.Is(err, catalog.ErrClosed) {
+			if _, err := m.cfg.Log.Apply(context.Background(), catalog.ForgetTx{ID: id}); err != nil {
+				m.log.Warn("gtm: forgetting an aborted transaction failed; recovery will retry", "tx", id, "err", err)
+			}
+			return
+		}
+	}
 }
 
 // prepare opens one transaction per participant, runs its statements and

@@ -25,6 +25,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/distgres/distgres/catalog"
@@ -59,8 +60,9 @@ type Config struct {
 	// AdminDatabase is a database on every node used to list prepared
 	// transactions (default "postgres").
 	AdminDatabase string
-	// Ping asks another coordinator for its incarnation (nil: unknown).
-	Ping func(ctx context.Context, raftAddr string) (string, error)
+	// Ping asks another coordinator for its incarnation and whether it
+	// is still working on a transaction (nil: unknown).
+	Ping func(ctx context.Context, raftAddr, txID string) (incarnation string, inFlight bool, err error)
 	// Grace is how long a prepared transaction nobody recorded, or a
 	// pending one whose coordinator cannot be reached, is left alone
 	// before recovery rolls it back (default 30s).
@@ -77,6 +79,10 @@ type Config struct {
 type Manager struct {
 	cfg Config
 	log *slog.Logger
+
+	mu       sync.Mutex
+	inFlight map[string]bool // transactions this process is working on
+	stop     chan struct{}
 }
 
 // New returns a Manager.
@@ -91,7 +97,38 @@ func New(cfg Config) *Manager {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Manager{cfg: cfg, log: log}
+	return &Manager{cfg: cfg, log: log, inFlight: map[string]bool{}, stop: make(chan struct{})}
+}
+
+// Close stops the manager's background work (aborts waiting for a quorum).
+func (m *Manager) Close() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	select {
+	case <-m.stop:
+	default:
+		close(m.stop)
+	}
+}
+
+// InFlight reports whether this process is still working on transaction
+// id; recovery leaves such transactions alone.
+func (m *Manager) InFlight(id string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.inFlight[id]
+}
+
+func (m *Manager) track(id string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.inFlight[id] = true
+}
+
+func (m *Manager) untrack(id string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.inFlight, id)
 }
 
 // NewID returns a fresh global transaction ID.

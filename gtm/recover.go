@@ -115,12 +115,14 @@ func (m *Manager) Recover(ctx context.Context) (RecoveryReport, error) {
 	return rep, errors.Join(errs...)
 }
 
-// dead reports whether the coordinator that began tx is gone: it
-// restarted since (a new incarnation), left the group, or has not
-// answered for longer than the grace period.
+// dead reports whether nobody works on a pending transaction any more:
+// its coordinator restarted since (a new incarnation), left the group,
+// says it is not working on it (its begin record committed only after the
+// coordinator had given up on it), or has not answered for longer than the
+// grace period.
 func (m *Manager) dead(ctx context.Context, snap *catalog.Snapshot, tx catalog.GlobalTx) bool {
 	if tx.Coordinator == m.cfg.Coordinator {
-		return tx.Incarnation != m.cfg.Incarnation
+		return tx.Incarnation != m.cfg.Incarnation || !m.InFlight(tx.ID)
 	}
 	c, ok := snap.Coordinator(tx.Coordinator)
 	if !ok || c.Incarnation != tx.Incarnation {
@@ -128,10 +130,10 @@ func (m *Manager) dead(ctx context.Context, snap *catalog.Snapshot, tx catalog.G
 	}
 	if m.cfg.Ping != nil {
 		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		inc, err := m.cfg.Ping(pctx, c.RaftAddr)
+		inc, inFlight, err := m.cfg.Ping(pctx, c.RaftAddr, tx.ID)
 		cancel()
 		if err == nil {
-			return inc != tx.Incarnation
+			return inc != tx.Incarnation || !inFlight
 		}
 	}
 	return time.Since(time.UnixMilli(tx.StartedMillis)) > m.cfg.Grace
