@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
@@ -20,6 +21,12 @@ func allCommands() []Command {
 		RenameColumn{Schema: "public", Table: "orders", Column: "id", NewName: "order_id"},
 		SetPlacement{ShardID: 102010, Nodes: []NodeID{3, 1}},
 		UpdateNode{Name: "dn1", Host: "127.0.0.1", Port: 6543},
+		SetCoordinator{ID: "coord1", RaftAddr: "127.0.0.1:7000", ClientAddr: "127.0.0.1:5432", Incarnation: "ab"},
+		RemoveCoordinator{ID: "coord2"},
+		BeginTx{Tx: GlobalTx{ID: "0a", Coordinator: "coord1", Incarnation: "ab", StartedMillis: 1, State: TxPending,
+			OnCommit: []json.RawMessage{json.RawMessage(`{"kind":"drop_table","version":1,"body":{"schema":"s","name":"t"}}`)}}},
+		DecideTx{ID: "0a", Commit: true, Participants: []Participant{{Node: 1, Database: "postgres"}}},
+		ForgetTx{ID: "0a"},
 	}
 }
 
