@@ -1,10 +1,12 @@
 // Package catalog holds the shard catalog: data nodes, distributed and
-// reference tables, their shards and where each shard is placed.
+// reference tables, their shards and where each shard is placed, the
+// coordinators, and the records of global transactions.
 //
-// Readers work on immutable, versioned snapshots (*Snapshot); every change
-// goes through Store.Apply as a typed Command, so that a Raft-replicated store
-// can implement the same interface as the file-backed one used by a single
-// coordinator.
+// Readers work on immutable, versioned snapshots (*Snapshot), taken with
+// one atomic load; every change goes through Store.Apply as a typed,
+// versioned Command. RaftStore replicates the commands through a Raft log
+// (hashicorp/raft, raft-boltdb), so every coordinator applies the same
+// commands in the same order.
 package catalog
 
 import (
@@ -95,8 +97,7 @@ var (
 	ErrClosed = errors.New("catalog: store closed")
 )
 
-// Store is the catalog's source of truth. Implementations: FileStore (one
-// coordinator, a JSON file) and, later, the Raft store.
+// Store is the catalog's source of truth; RaftStore implements it.
 type Store interface {
 	// Snapshot returns the current catalog without blocking writers.
 	Snapshot() *Snapshot

@@ -31,9 +31,16 @@ const (
 
 const clusterColumns = "member, raft_address, client_address, voter, is_leader, is_self, term, commit_index, applied_index, catalog_version"
 
-// mentionsAdminFunction is a cheap test before the tree is walked.
+// mentionsAdminFunction is a cheap test, without allocating, before the
+// tree is walked: does "distgres_" appear in any letter case?
 func mentionsAdminFunction(sql string) bool {
-	return strings.Contains(strings.ToLower(sql), "distgres_")
+	const word = "distgres_"
+	for i := 0; i+len(word) <= len(sql); i++ {
+		if sql[i]|0x20 == 'd' && strings.EqualFold(sql[i:i+len(word)], word) {
+			return true
+		}
+	}
+	return false
 }
 
 // rewriteAdminFunctions replaces admin function calls in the tree with
