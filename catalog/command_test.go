@@ -26,7 +26,7 @@ func allCommands() []Command {
 		BeginTx{Tx: GlobalTx{ID: "0a", Coordinator: "coord1", Incarnation: "ab", StartedMillis: 1, State: TxPending,
 			OnCommit: []json.RawMessage{json.RawMessage(`{"kind":"drop_table","version":1,"body":{"schema":"s","name":"t"}}`)}}},
 		DecideTx{ID: "0a", Commit: true, Participants: []Participant{{Node: 1, Database: "postgres"}}},
-		ForgetTx{ID: "0a"},
+		ForgetTx{IDs: []string{"0a", "0b"}},
 	}
 }
 

@@ -81,6 +81,19 @@ func ParsePreparedName(gid string) (string, Participant, bool) {
 	return id, Participant{Node: NodeID(n), Database: db}, true
 }
 
+// IncarnationLen is the length of a coordinator incarnation, which starts
+// every global transaction ID the coordinator makes.
+const IncarnationLen = 16
+
+// TxIncarnation returns the incarnation of the coordinator that made the
+// global transaction ID, or "" for an ID too short to carry one.
+func TxIncarnation(id string) string {
+	if len(id) <= IncarnationLen {
+		return ""
+	}
+	return id[:IncarnationLen]
+}
+
 func validTxID(id string) bool {
 	if id == "" || len(id) > 64 {
 		return false
@@ -102,19 +115,21 @@ type BeginTx struct {
 
 // DecideTx records the outcome of a global transaction and applies its
 // OnCommit or OnAbort commands. Deciding a transaction that has no record
-// creates one (a commit decision for a transaction that was never begun
-// through the log must name its participants); repeating the decision is
-// a no-op, contradicting it is ErrTxDecided.
+// creates one: a commit names its participants; an abort (recovery's
+// presumed abort) leaves a record so that a late commit decision for the
+// same transaction fails. Repeating the decision is a no-op,
+// contradicting it is ErrTxDecided.
 type DecideTx struct {
 	ID           string        `json:"id"`
 	Commit       bool          `json:"commit"`
 	Participants []Participant `json:"participants,omitempty"`
 }
 
-// ForgetTx removes a decided transaction once every participant has
-// finished. Forgetting an unknown transaction is a no-op.
+// ForgetTx removes decided transactions once every participant has
+// finished (many in one entry, so that finished commits share a log
+// write). Forgetting an unknown transaction is a no-op.
 type ForgetTx struct {
-	ID string `json:"id"`
+	IDs []string `json:"ids"`
 }
 
 const (
@@ -154,8 +169,13 @@ func (c DecideTx) validate() error {
 }
 
 func (c ForgetTx) validate() error {
-	if !validTxID(c.ID) {
-		return invalidf("global transaction id %q is not lowercase hex", c.ID)
+	if len(c.IDs) == 0 {
+		return invalidf("no global transaction to forget")
+	}
+	for _, id := range c.IDs {
+		if !validTxID(id) {
+			return invalidf("global transaction id %q is not lowercase hex", id)
+		}
 	}
 	return nil
 }
@@ -232,10 +252,7 @@ func (s *Snapshot) decideTx(c DecideTx) error {
 	}
 	i, exists := s.txIndex(c.ID)
 	if !exists {
-		if !c.Commit {
-			return nil // presumed abort: nothing to record
-		}
-		s.txs = slices.Insert(slices.Clone(s.txs), i, GlobalTx{ID: c.ID, State: TxCommitted, Participants: c.Participants})
+		s.txs = slices.Insert(slices.Clone(s.txs), i, GlobalTx{ID: c.ID, State: want, Participants: c.Participants, Incarnation: TxIncarnation(c.ID)})
 		return nil
 	}
 	tx := s.txs[i]
@@ -260,8 +277,11 @@ func (s *Snapshot) decideTx(c DecideTx) error {
 }
 
 func (s *Snapshot) forgetTx(c ForgetTx) error {
-	if i, ok := s.txIndex(c.ID); ok {
-		s.txs = slices.Delete(slices.Clone(s.txs), i, i+1)
+	s.txs = slices.Clone(s.txs)
+	for _, id := range c.IDs {
+		if i, ok := s.txIndex(id); ok {
+			s.txs = slices.Delete(s.txs, i, i+1)
+		}
 	}
 	return nil
 }

@@ -71,7 +71,7 @@ func TestGlobalTxLifecycle(t *testing.T) {
 			if got, _ := back.GlobalTx("ab12"); got.State != want || len(got.OnAbort) != len(tc.onAbort) {
 				t.Fatalf("after round trip: %+v", got)
 			}
-			s = mustApply(t, s, ForgetTx{ID: "ab12"}, ForgetTx{ID: "ab12"})
+			s = mustApply(t, s, ForgetTx{IDs: []string{"ab12"}}, ForgetTx{IDs: []string{"ab12", "cd"}})
 			if _, ok := s.GlobalTx("ab12"); ok {
 				t.Fatal("record still there after ForgetTx")
 			}
@@ -91,11 +91,15 @@ func TestDecideTxCommitThatNoLongerApplies(t *testing.T) {
 	if got, _ := s.GlobalTx("01"); got.State != TxPending {
 		t.Fatalf("state = %s, want pending", got.State)
 	}
-	// Presumed abort: deciding abort for an unknown transaction records
-	// nothing; a commit decision for one records its participants.
+	// Presumed abort: an abort decision for an unknown transaction leaves
+	// a record, so that its coordinator's late commit fails; a commit
+	// decision for one records its participants.
 	s = mustApply(t, s, DecideTx{ID: "02", Commit: false}, DecideTx{ID: "03", Commit: true, Participants: []Participant{{Node: 1, Database: "x"}}})
-	if _, ok := s.GlobalTx("02"); ok {
-		t.Fatal("an abort of an unknown transaction was recorded")
+	if got, ok := s.GlobalTx("02"); !ok || got.State != TxAborted {
+		t.Fatalf("abort of an unknown transaction: %+v, %v", got, ok)
+	}
+	if _, err := ApplyCommand(s, DecideTx{ID: "02", Commit: true}); !errors.Is(err, ErrTxDecided) {
+		t.Fatalf("commit after a presumed abort: %v, want ErrTxDecided", err)
 	}
 	if got, _ := s.GlobalTx("03"); got.State != TxCommitted || len(got.Participants) != 1 {
 		t.Fatalf("commit of an unrecorded transaction: %+v", got)
@@ -108,7 +112,8 @@ func TestGlobalTxValidation(t *testing.T) {
 		BeginTx{Tx: GlobalTx{ID: ""}},
 		BeginTx{Tx: GlobalTx{ID: "01", OnCommit: []json.RawMessage{json.RawMessage(`{"kind":"drop_table","version":7,"body":{}}`)}}},
 		DecideTx{ID: "01_2"},
-		ForgetTx{ID: ""},
+		ForgetTx{IDs: []string{""}},
+		ForgetTx{},
 		SetCoordinator{ID: "", RaftAddr: "x"},
 		SetCoordinator{ID: "a"},
 	} {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"time"
 )
 
@@ -31,9 +32,9 @@ type catalogResponse struct {
 	Incarnation string `json:"incarnation,omitempty"`
 	InFlight    bool   `json:"in_flight,omitempty"`
 	Error       string `json:"error,omitempty"`
-	// Sentinel is the text of the package error the failure wraps, so the
-	// requester can still match it with errors.Is.
-	Sentinel string `json:"sentinel,omitempty"`
+	// Sentinels are the texts of the package errors the failure wraps, so
+	// the requester can still match them with errors.Is.
+	Sentinels []string `json:"sentinels,omitempty"`
 }
 
 // errRetry marks a transport failure worth retrying quietly.
@@ -43,17 +44,17 @@ var errRetry = errors.New("catalog: retry")
 var sentinels = []error{
 	ErrTableExists, ErrNoSuchTable, ErrNoSuchNode, ErrNodeExists, ErrNoActiveNodes,
 	ErrNoSuchShard, ErrNodeInUse, ErrInvalidCommand, ErrClosed, ErrNoSuchCoordinator,
-	ErrTxExists, ErrTxDecided, ErrUnknownCommand, ErrNoQuorum,
+	ErrTxExists, ErrTxDecided, ErrUnknownCommand, ErrNoQuorum, ErrOutcomeUnknown,
 }
 
 // remoteError is an error that happened on another coordinator.
 type remoteError struct {
-	msg      string
-	sentinel error
+	msg       string
+	sentinels []error
 }
 
-func (e *remoteError) Error() string { return e.msg }
-func (e *remoteError) Unwrap() error { return e.sentinel }
+func (e *remoteError) Error() string   { return e.msg }
+func (e *remoteError) Unwrap() []error { return e.sentinels }
 
 func (r catalogResponse) err() error {
 	if r.Error == "" {
@@ -61,8 +62,8 @@ func (r catalogResponse) err() error {
 	}
 	e := &remoteError{msg: r.Error}
 	for _, s := range sentinels {
-		if s.Error() == r.Sentinel {
-			e.sentinel = s
+		if slices.Contains(r.Sentinels, s.Error()) {
+			e.sentinels = append(e.sentinels, s)
 		}
 	}
 	return e
@@ -75,8 +76,7 @@ func responseFor(err error) catalogResponse {
 	r := catalogResponse{Error: err.Error()}
 	for _, s := range sentinels {
 		if errors.Is(err, s) {
-			r.Sentinel = s.Error()
-			break
+			r.Sentinels = append(r.Sentinels, s.Error())
 		}
 	}
 	return r
@@ -112,6 +112,12 @@ func (st *RaftStore) request(ctx context.Context, addr string, req catalogReques
 // serveRequest answers one request from another coordinator.
 func (st *RaftStore) serveRequest(c net.Conn) {
 	defer c.Close()
+	// Requests can arrive while the store is still starting.
+	select {
+	case <-st.started:
+	case <-st.stop:
+		return
+	}
 	c.SetDeadline(time.Now().Add(30 * time.Second))
 	var req catalogRequest
 	if err := json.NewDecoder(c).Decode(&req); err != nil {

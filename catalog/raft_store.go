@@ -24,6 +24,11 @@ import (
 // before the change committed. The local catalog keeps serving reads.
 var ErrNoQuorum = errors.New("catalog: no Raft quorum; catalog changes are unavailable")
 
+// ErrOutcomeUnknown is returned by RaftStore.Apply, together with
+// ErrNoQuorum or a context error, when the change was handed to a leader
+// but its commit could not be confirmed: it may still be committed later.
+var ErrOutcomeUnknown = errors.New("catalog: the change may or may not be committed")
+
 // RaftOptions configure a RaftStore.
 type RaftOptions struct {
 	// ID is this coordinator's Raft server ID, stable across restarts.
@@ -65,6 +70,7 @@ type RaftStore struct {
 	bolt        *raftboltdb.BoltStore
 	addr        string
 	registered  chan struct{}
+	started     chan struct{} // closed once raft is set
 	inFlight    atomic.Pointer[func(string) bool]
 	// localRestores counts the snapshots restored from Dir at start-up.
 	localRestores int64
@@ -93,7 +99,7 @@ func OpenRaft(ctx context.Context, opts RaftOptions) (_ *RaftStore, err error) {
 	rand.Read(inc[:])
 	st := &RaftStore{
 		opts: opts, incarnation: hex.EncodeToString(inc[:]), log: log, fsm: newFSM(),
-		registered: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{}),
+		registered: make(chan struct{}), started: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	defer func() {
 		if err != nil {
@@ -154,6 +160,7 @@ func OpenRaft(ctx context.Context, opts RaftOptions) (_ *RaftStore, err error) {
 		return nil, fmt.Errorf("catalog: start raft: %w", err)
 	}
 	st.localRestores = st.fsm.restores.Load()
+	close(st.started)
 	go st.watchLeader()
 	if !existing && opts.Join != "" {
 		if err := st.join(ctx); err != nil {
@@ -235,7 +242,9 @@ func (st *RaftStore) propose(ctx context.Context, data []byte, hops int) (uint64
 				return resp.Index, resp.err()
 			}
 			if !errors.Is(err, errRetry) {
-				st.log.Warn("catalog: forwarding to the raft leader failed", "leader", addr, "err", err)
+				// The leader may have received it: sending it again
+				// could apply it twice.
+				return 0, fmt.Errorf("%w: %w: forwarding to the leader %s: %v", ErrOutcomeUnknown, ErrNoQuorum, addr, err)
 			}
 		}
 		if attempt >= 40 {
@@ -267,14 +276,15 @@ func (st *RaftStore) applyLocal(ctx context.Context, data []byte) (uint64, error
 		case err == nil:
 		case errors.Is(err, raft.ErrNotLeader):
 			return 0, err
-		case errors.Is(err, raft.ErrLeadershipLost), errors.Is(err, raft.ErrEnqueueTimeout),
-			errors.Is(err, raft.ErrRaftShutdown), errors.Is(err, raft.ErrAbortedByRestore):
+		case errors.Is(err, raft.ErrEnqueueTimeout):
 			return 0, fmt.Errorf("%w (%v)", ErrNoQuorum, err)
+		case errors.Is(err, raft.ErrLeadershipLost), errors.Is(err, raft.ErrRaftShutdown), errors.Is(err, raft.ErrAbortedByRestore):
+			return 0, fmt.Errorf("%w: %w (%v)", ErrOutcomeUnknown, ErrNoQuorum, err)
 		default:
 			return 0, fmt.Errorf("catalog: raft apply: %w", err)
 		}
 	case <-ctx.Done():
-		return 0, ctx.Err()
+		return 0, fmt.Errorf("%w: %w", ErrOutcomeUnknown, ctx.Err())
 	}
 	if err, ok := f.Response().(error); ok {
 		return f.Index(), err

@@ -130,6 +130,7 @@ func StartCoordinator(ctx context.Context, opts CoordinatorOptions) (_ *Coordina
 	c.GTM = gtm.New(gtm.Config{
 		Log: c.Store, Coordinator: opts.ID, Incarnation: c.Store.Incarnation(), Pools: c.pools,
 		Ping: c.Store.Ping, Grace: opts.RecoveryGrace, Failpoint: opts.Failpoint, Logger: log,
+		Ready: c.Store.Registered(),
 	})
 	c.Store.SetInFlight(c.GTM.InFlight)
 	srv = coordinator.New(coordinator.Config{

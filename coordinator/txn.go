@@ -2,11 +2,13 @@ package coordinator
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 
 	"github.com/distgres/distgres/catalog"
 	"github.com/distgres/distgres/executor"
+	"github.com/distgres/distgres/gtm"
 	"github.com/distgres/distgres/pgerr"
 	"github.com/jackc/pgx/v5/pgconn"
 	pg_query "github.com/pganalyze/pg_query_go/v5"
@@ -36,6 +38,8 @@ type memberKey struct {
 type member struct {
 	conn   *pooledConn
 	broken bool
+	// ended: its transaction was ended by two-phase commit.
+	ended bool
 }
 
 func (m *member) PgConn() *pgconn.PgConn { return m.conn.PgConn() }
@@ -103,29 +107,138 @@ func (tx *transaction) onMembers(ctx context.Context, sql string) error {
 }
 
 // finish ends the block on every member with COMMIT or ROLLBACK and
-// returns the connections. Members are committed one after another: a
-// block that wrote on several nodes is not atomic until the global
-// transaction manager runs two-phase commit.
+// returns the connections. A commit that wrote on more than one node's
+// shard database goes through the transaction manager (two-phase commit);
+// otherwise every member commits on its own, which is atomic because at
+// most one of them wrote.
 func (tx *transaction) finish(ctx context.Context, verb string) error {
+	defer tx.release()
+	if verb == "COMMIT" {
+		if tx.hasBrokenMember() {
+			tx.end(ctx, "ROLLBACK")
+			return &pgerr.Error{Code: pgerr.ConnectionFailure, Message: "a data node connection was lost; the transaction was rolled back"}
+		}
+		if g := tx.ss.srv.cfg.GTM; g != nil && len(tx.order) > 1 {
+			writers, err := tx.shardWriters(ctx)
+			if err != nil {
+				tx.end(ctx, "ROLLBACK")
+				return err
+			}
+			if len(writers) > 1 {
+				// The writers' transactions end inside Commit; the others
+				// wrote nothing that must be atomic with the shard writes:
+				// the shell databases hold no rows (their part is
+				// temporary tables of pulled results).
+				for _, w := range writers {
+					tx.members[memberKey{w.Participant.Node, w.Participant.Database}].ended = true
+				}
+				if err := g.Commit(ctx, writers); err != nil {
+					tx.end(ctx, "ROLLBACK")
+					return commitError(err)
+				}
+				return tx.end(ctx, "COMMIT")
+			}
+		}
+	}
+	return tx.end(ctx, verb)
+}
+
+func (tx *transaction) hasBrokenMember() bool {
+	for _, k := range tx.order {
+		m := tx.members[k]
+		if m.broken || m.conn.PgConn().IsClosed() {
+			return true
+		}
+	}
+	return false
+}
+
+// shardWriters asks every shard database member whether its transaction
+// has written (has a transaction ID), all at once.
+func (tx *transaction) shardWriters(ctx context.Context) ([]gtm.Branch, error) {
+	var keys []memberKey
+	for _, k := range tx.order {
+		if k.db == tx.ss.srv.cfg.ShardDB {
+			keys = append(keys, k)
+		}
+	}
+	wrote := make([]bool, len(keys))
+	errs := make([]error, len(keys))
+	var wg sync.WaitGroup
+	for i, k := range keys {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := tx.members[k].PgConn().Exec(ctx, "SELECT pg_catalog.pg_current_xact_id_if_assigned() IS NOT NULL").ReadAll()
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			wrote[i] = len(res) == 1 && len(res[0].Rows) == 1 && string(res[0].Rows[0][0]) == "t"
+		}()
+	}
+	wg.Wait()
+	var out []gtm.Branch
+	for i, k := range keys {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		if wrote[i] {
+			out = append(out, gtm.Branch{Participant: catalog.Participant{Node: k.node, Database: k.db}, Conn: tx.members[k]})
+		}
+	}
+	return out, nil
+}
+
+// end sends verb (COMMIT or ROLLBACK) to every member still in a
+// transaction and returns the first error.
+func (tx *transaction) end(ctx context.Context, verb string) error {
 	var first error
 	for _, k := range tx.order {
 		m := tx.members[k]
 		pc := m.conn.PgConn()
+		if m.ended {
+			continue
+		}
 		if m.broken || pc.IsClosed() {
 			if first == nil && verb == "COMMIT" {
 				first = &pgerr.Error{Code: pgerr.ConnectionFailure, Message: "a data node connection was lost; the transaction was rolled back there"}
 			}
-			m.conn.Release(true)
 			continue
 		}
-		_, err := pc.Exec(ctx, verb).ReadAll()
-		if err != nil && first == nil {
-			first = err
+		if _, err := pc.Exec(ctx, verb).ReadAll(); err != nil {
+			if !isServerErr(err) {
+				m.broken = true
+			}
+			if first == nil {
+				first = err
+			}
 		}
-		m.conn.Release(err != nil && !isServerErr(err))
+	}
+	return first
+}
+
+// release returns the members' connections to their pools.
+func (tx *transaction) release() {
+	for _, k := range tx.order {
+		m := tx.members[k]
+		m.conn.Release(m.broken || m.conn.PgConn().IsClosed())
 	}
 	tx.members = nil
-	return first
+}
+
+// commitError gives a failed two-phase commit its SQLSTATE.
+func commitError(err error) error {
+	switch {
+	case pgerr.Code(err) != "" && !errors.Is(err, gtm.ErrOutcomeUnknown):
+		return err
+	case errors.Is(err, gtm.ErrOutcomeUnknown):
+		return &pgerr.Error{Code: pgerr.TransactionResolutionUnknown, Message: "the outcome of the commit is not known: " + err.Error(),
+			Hint: "Every node prepared the transaction; transaction recovery commits or rolls it back once the coordinators have a quorum again.", Err: err}
+	case errors.Is(err, catalog.ErrNoQuorum):
+		return &pgerr.Error{Code: pgerr.CannotConnectNow, Message: "could not commit a transaction spanning several data nodes: no quorum of coordinators is reachable; it was rolled back", Err: err}
+	}
+	return &pgerr.Error{Code: pgerr.TransactionRollback, Message: "could not commit: " + err.Error(), Err: err}
 }
 
 // transactionStmt runs BEGIN, COMMIT, ROLLBACK and savepoints.

@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/distgres/distgres/sqlquote"
 	"sync"
 	"time"
 
 	"github.com/distgres/distgres/catalog"
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Work is the statements one database of one node runs.
@@ -37,13 +35,6 @@ type DDL struct {
 // finish or roll it back.
 var ErrOutcomeUnknown = errors.New("gtm: the outcome of the statement is not known yet")
 
-// branch is one participant's open transaction.
-type branch struct {
-	p        catalog.Participant
-	conn     Conn
-	prepared bool
-}
-
 // RunDDL runs d as a global transaction and returns the command tag of
 // the first statement of the first participant.
 func (m *Manager) RunDDL(ctx context.Context, acquire Acquire, d DDL) (string, error) {
@@ -60,8 +51,11 @@ func (m *Manager) RunDDL(ctx context.Context, acquire Acquire, d DDL) (string, e
 		return "", err
 	}
 	tx := catalog.GlobalTx{
-		ID: NewID(), Coordinator: m.cfg.Coordinator, Incarnation: m.cfg.Incarnation,
+		ID: m.newID(), Coordinator: m.cfg.Coordinator, Incarnation: m.cfg.Incarnation,
 		StartedMillis: time.Now().UnixMilli(), OnCommit: onCommit, OnAbort: onAbort,
+	}
+	if err := m.waitReady(ctx); err != nil {
+		return "", err
 	}
 	m.track(tx.ID)
 	defer m.untrack(tx.ID)
@@ -116,11 +110,6 @@ func (m *Manager) RunDDL(ctx context.Context, acquire Acquire, d DDL) (string, e
 	return tag, nil
 }
 
-// uncertain reports whether a failed log append may still commit.
-func uncertain(ctx context.Context, err error) bool {
-	return errors.Is(err, catalog.ErrNoQuorum) || ctx.Err() != nil
-}
-
 // abortWhenPossible logs an abort decision for a transaction whose begin
 // record may or may not have committed, retrying until the log takes it.
 // An abort of a transaction that was never recorded changes nothing.
@@ -135,9 +124,7 @@ func (m *Manager) abortWhenPossible(id string) {
 		_, err := m.cfg.Log.Apply(ctx, catalog.DecideTx{ID: id, Commit: false})
 		cancel()
 		if err == nil || errors.Is(err, catalog.ErrTxDecided) || errors.Is(err, catalog.ErrClosed) {
-			if _, err := m.cfg.Log.Apply(context.Background(), catalog.ForgetTx{ID: id}); err != nil {
-				m.log.Warn("gtm: forgetting an aborted transaction failed; recovery will retry", "tx", id, "err", err)
-			}
+			m.forget(id)
 			return
 		}
 	}
@@ -211,98 +198,5 @@ func (m *Manager) prepareOne(ctx context.Context, acquire Acquire, id string, b 
 			tag = res[len(res)-1].CommandTag.String()
 		}
 	}
-	if _, err := pc.Exec(ctx, "PREPARE TRANSACTION "+sqlquote.Literal(catalog.PreparedName(id, b.p))).ReadAll(); err != nil {
-		return "", err
-	}
-	b.prepared = true
-	return tag, nil
-}
-
-// abort logs the abort decision (undoing Before) and rolls back every
-// branch.
-func (m *Manager) abort(ctx context.Context, id string, branches []*branch) {
-	ctx = context.WithoutCancel(ctx)
-	if _, err := m.cfg.Log.Apply(ctx, catalog.DecideTx{ID: id, Commit: false}); err != nil {
-		m.log.Warn("gtm: logging an abort failed; recovery will roll it back", "tx", id, "err", err)
-		for _, b := range branches {
-			if b.conn != nil && !b.prepared {
-				rollbackOpen(ctx, b.conn)
-			}
-		}
-		releaseAll(branches, false)
-		return
-	}
-	m.finish(ctx, id, branches, false)
-}
-
-// finish commits or rolls back every branch and forgets the transaction
-// when all of them are done.
-func (m *Manager) finish(ctx context.Context, id string, branches []*branch, commit bool) {
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	done := true
-	for _, b := range branches {
-		if b.conn == nil {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var err error
-			switch {
-			case b.prepared:
-				err = resolvePrepared(ctx, b.conn.PgConn(), catalog.PreparedName(id, b.p), commit)
-			default:
-				rollbackOpen(ctx, b.conn)
-			}
-			b.conn.Release(err != nil && !isServerError(err))
-			b.conn = nil
-			if err != nil {
-				m.log.Warn("gtm: finishing a prepared transaction failed; recovery will retry", "tx", id, "node", b.p.Node, "err", err)
-				mu.Lock()
-				done = false
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	if done {
-		if _, err := m.cfg.Log.Apply(ctx, catalog.ForgetTx{ID: id}); err != nil {
-			m.log.Warn("gtm: forgetting a finished transaction failed; recovery will retry", "tx", id, "err", err)
-		}
-	}
-}
-
-// rollbackOpen ends a transaction that was not prepared.
-func rollbackOpen(ctx context.Context, c Conn) {
-	c.PgConn().Exec(ctx, "ROLLBACK").ReadAll()
-}
-
-func releaseAll(branches []*branch, broken bool) {
-	for _, b := range branches {
-		if b.conn != nil {
-			b.conn.Release(broken)
-			b.conn = nil
-		}
-	}
-}
-
-// resolvePrepared commits or rolls back a prepared transaction; one that
-// no longer exists was resolved already.
-func resolvePrepared(ctx context.Context, pc *pgconn.PgConn, gid string, commit bool) error {
-	verb := "ROLLBACK PREPARED "
-	if commit {
-		verb = "COMMIT PREPARED "
-	}
-	_, err := pc.Exec(ctx, verb+sqlquote.Literal(gid)).ReadAll()
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "42704" {
-		return nil
-	}
-	return err
-}
-
-func isServerError(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe)
+	return tag, prepareBranch(ctx, id, b)
 }

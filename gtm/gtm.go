@@ -2,22 +2,29 @@
 // data nodes atomic with two-phase commit, keeps the commit decisions in
 // the catalog's Raft log, and recovers in-doubt prepared transactions.
 //
-// The protocol for one global transaction:
+// A global transaction ID is the coordinator's incarnation (16 hex digits,
+// new at every start) followed by 8 random hex digits; each participant
+// prepares as 'distgres_<id>_<node>_<database>'.
 //
-//  1. BeginTx through the log: the transaction is pending (DDL records its
-//     catalog change to make on commit and on abort, and may apply a
-//     catalog change right away, e.g. to allocate shard IDs).
-//  2. Every participant runs its statements and PREPARE TRANSACTION
-//     'distgres_<id>_<node>_<database>'.
-//  3. DecideTx through the log: the commit point. The catalog change of a
-//     DDL statement is applied in the same log entry.
-//  4. COMMIT PREPARED on every participant, then ForgetTx.
+// A transaction block (Commit), after its statements ran:
 //
-// A failure before step 3 rolls everything back. A crash at any point
-// leaves a state that Recover resolves: a pending transaction whose
-// coordinator is gone is aborted (presumed abort), a decided one is carried
-// out on every node that still holds it, and prepared transactions nobody
-// recorded are rolled back after a grace period.
+//  1. PREPARE TRANSACTION on every participant that wrote.
+//  2. DecideTx (commit) through the log: the commit point. Concurrent
+//     commits share the log's fsync (Raft appends them in one batch).
+//  3. COMMIT PREPARED on every participant; the record is forgotten in a
+//     batch later.
+//
+// A DDL statement (RunDDL) logs its intent first (BeginTx, which may apply
+// a catalog change at once, e.g. to allocate shard IDs), runs its
+// statements and prepares them, and applies its catalog change in the
+// same log entry as its commit decision.
+//
+// A failure before the decision rolls everything back. A crash at any
+// point leaves a state that Recover resolves: a decided transaction is
+// carried out on every node that still holds it; a pending one, or a
+// prepared one with no record, is aborted once the coordinator run that
+// made it is over or says it no longer works on it (presumed abort; the
+// abort is logged first so that a late commit decision fails).
 package gtm
 
 import (
@@ -67,6 +74,10 @@ type Config struct {
 	// pending one whose coordinator cannot be reached, is left alone
 	// before recovery rolls it back (default 30s).
 	Grace time.Duration
+	// Ready, if set, is closed once this coordinator's incarnation is in
+	// the catalog; no global transaction starts before that, so recovery
+	// never mistakes a new coordinator's transactions for a dead one's.
+	Ready <-chan struct{}
 	// Failpoint, if set, is called at the named steps of a global
 	// transaction ("begun", "prepared", "decided", "committed"). An error
 	// makes the transaction stop right there, without cleanup, as if the
@@ -82,6 +93,7 @@ type Manager struct {
 
 	mu       sync.Mutex
 	inFlight map[string]bool // transactions this process is working on
+	forgets  chan string
 	stop     chan struct{}
 }
 
@@ -97,7 +109,9 @@ func New(cfg Config) *Manager {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Manager{cfg: cfg, log: log, inFlight: map[string]bool{}, stop: make(chan struct{})}
+	m := &Manager{cfg: cfg, log: log, inFlight: map[string]bool{}, forgets: make(chan string, 1024), stop: make(chan struct{})}
+	go m.forgetLoop()
+	return m
 }
 
 // Close stops the manager's background work (aborts waiting for a quorum).
@@ -131,11 +145,37 @@ func (m *Manager) untrack(id string) {
 	delete(m.inFlight, id)
 }
 
-// NewID returns a fresh global transaction ID.
+// NewID returns 20 random lowercase hex digits (a coordinator incarnation
+// is the first 16 of one).
 func NewID() string {
 	var b [10]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// waitReady waits (up to 10 seconds) until the coordinator's incarnation
+// is registered, which needs a quorum.
+func (m *Manager) waitReady(ctx context.Context) error {
+	if m.cfg.Ready == nil {
+		return nil
+	}
+	select {
+	case <-m.cfg.Ready:
+		return nil
+	default:
+	}
+	t := time.NewTimer(10 * time.Second)
+	defer t.Stop()
+	select {
+	case <-m.cfg.Ready:
+		return nil
+	case <-t.C:
+		return catalog.ErrNoQuorum
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-m.stop:
+		return catalog.ErrClosed
+	}
 }
 
 func (m *Manager) failpoint(step string) error {
@@ -143,4 +183,26 @@ func (m *Manager) failpoint(step string) error {
 		return nil
 	}
 	return m.cfg.Failpoint(step)
+}
+
+// newID returns a fresh global transaction ID: this coordinator's
+// incarnation followed by random digits, so that recovery can tell from a
+// prepared transaction's name alone which coordinator run made it.
+func (m *Manager) newID() string {
+	inc := m.cfg.Incarnation
+	if len(inc) != catalog.IncarnationLen || !isHex(inc) {
+		inc = NewID()[:catalog.IncarnationLen]
+	}
+	var b [4]byte
+	rand.Read(b[:])
+	return inc + hex.EncodeToString(b[:])
+}
+
+func isHex(s string) bool {
+	for _, r := range s {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
+			return false
+		}
+	}
+	return true
 }

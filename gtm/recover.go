@@ -52,24 +52,22 @@ func (m *Manager) Recover(ctx context.Context) (RecoveryReport, error) {
 	}
 	for _, tx := range snap.GlobalTxs() {
 		state := tx.State
+		started := time.UnixMilli(tx.StartedMillis)
 		if state == catalog.TxPending {
-			if !m.dead(ctx, snap, tx) {
+			if !m.abandoned(ctx, snap, tx.Incarnation, tx.ID, started) {
 				rep.InFlight++
 				delete(found, tx.ID)
 				continue
 			}
-			if _, err := m.cfg.Log.Apply(ctx, catalog.DecideTx{ID: tx.ID, Commit: false}); err != nil {
-				if !errors.Is(err, catalog.ErrTxDecided) {
-					errs = append(errs, err)
-					delete(found, tx.ID)
-					continue
-				}
-				cur, _ := m.cfg.Log.Snapshot().GlobalTx(tx.ID)
-				state = cur.State
-			} else {
-				state = catalog.TxAborted
+			var err error
+			if state, err = m.decideAbort(ctx, tx.ID); err != nil {
+				errs = append(errs, err)
+				delete(found, tx.ID)
+				continue
+			}
+			if state == catalog.TxAborted {
 				rep.Aborted++
-				m.log.Info("gtm: aborted a transaction whose coordinator is gone", "tx", tx.ID, "coordinator", tx.Coordinator)
+				m.log.Info("gtm: aborted a transaction nobody works on any more", "tx", tx.ID, "coordinator", tx.Coordinator)
 			}
 		}
 		commit := state == catalog.TxCommitted
@@ -87,56 +85,94 @@ func (m *Manager) Recover(ctx context.Context) (RecoveryReport, error) {
 			}
 		}
 		delete(found, tx.ID)
-		if done {
-			if _, err := m.cfg.Log.Apply(ctx, catalog.ForgetTx{ID: tx.ID}); err != nil {
+		// An abort record is kept while its coordinator might still try
+		// to commit: a commit decision logged after it then fails.
+		if done && (commit || m.abandoned(ctx, snap, tx.Incarnation, tx.ID, started)) {
+			if _, err := m.cfg.Log.Apply(ctx, catalog.ForgetTx{IDs: []string{tx.ID}}); err != nil {
 				errs = append(errs, err)
 			} else {
 				rep.Forgotten++
 			}
 		}
 	}
-	// Presumed abort: prepared transactions nobody recorded (their
-	// coordinator died before logging a decision, or the record was
-	// forgotten after an abort) are rolled back once they are old enough
-	// not to be in flight.
-	for _, xs := range found {
+	// Presumed abort: a prepared transaction with no record was prepared
+	// by a coordinator that had not logged its decision. Once that
+	// coordinator is gone or no longer works on it, an abort is logged
+	// (so that a late commit decision fails) and it is rolled back.
+	for id, xs := range found {
+		oldest := time.Now()
 		for _, x := range xs {
-			if time.Since(x.prepared) < m.cfg.Grace {
-				rep.InFlight++
-				continue
+			if x.prepared.Before(oldest) {
+				oldest = x.prepared
 			}
-			if err := m.resolve(ctx, snap, x, false); err != nil {
+		}
+		if !m.abandoned(ctx, snap, catalog.TxIncarnation(id), id, oldest) {
+			rep.InFlight += len(xs)
+			continue
+		}
+		state, err := m.decideAbort(ctx, id)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, x := range xs {
+			if err := m.resolve(ctx, snap, x, state == catalog.TxCommitted); err != nil {
 				errs = append(errs, err)
 				continue
 			}
-			rep.RolledBack++
+			if state == catalog.TxCommitted {
+				rep.Committed++
+			} else {
+				rep.RolledBack++
+			}
 		}
 	}
 	return rep, errors.Join(errs...)
 }
 
-// dead reports whether nobody works on a pending transaction any more:
-// its coordinator restarted since (a new incarnation), left the group,
-// says it is not working on it (its begin record committed only after the
-// coordinator had given up on it), or has not answered for longer than the
-// grace period.
-func (m *Manager) dead(ctx context.Context, snap *catalog.Snapshot, tx catalog.GlobalTx) bool {
-	if tx.Coordinator == m.cfg.Coordinator {
-		return tx.Incarnation != m.cfg.Incarnation || !m.InFlight(tx.ID)
+// decideAbort logs an abort decision and returns the transaction's
+// state: aborted, or committed if its coordinator decided first.
+func (m *Manager) decideAbort(ctx context.Context, id string) (catalog.TxState, error) {
+	_, err := m.cfg.Log.Apply(ctx, catalog.DecideTx{ID: id, Commit: false})
+	if err == nil {
+		return catalog.TxAborted, nil
 	}
-	c, ok := snap.Coordinator(tx.Coordinator)
-	if !ok || c.Incarnation != tx.Incarnation {
+	if errors.Is(err, catalog.ErrTxDecided) {
+		if cur, ok := m.cfg.Log.Snapshot().GlobalTx(id); ok {
+			return cur.State, nil
+		}
+	}
+	return "", err
+}
+
+// abandoned reports whether nobody works on transaction id any more, so
+// that recovery may decide it: the coordinator run (incarnation) that made
+// it is over, or that coordinator answers that it is not working on it
+// (it gave up, or its begin record committed only after it had given up),
+// or it has not answered and the transaction is older than the grace
+// period.
+func (m *Manager) abandoned(ctx context.Context, snap *catalog.Snapshot, incarnation, id string, started time.Time) bool {
+	if incarnation == m.cfg.Incarnation {
+		return !m.InFlight(id)
+	}
+	var owner *catalog.Coordinator
+	for _, c := range snap.Coordinators() {
+		if c.Incarnation == incarnation {
+			owner = &c
+		}
+	}
+	if owner == nil {
 		return true
 	}
 	if m.cfg.Ping != nil {
 		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		inc, inFlight, err := m.cfg.Ping(pctx, c.RaftAddr, tx.ID)
+		inc, inFlight, err := m.cfg.Ping(pctx, owner.RaftAddr, id)
 		cancel()
 		if err == nil {
-			return inc != tx.Incarnation || !inFlight
+			return inc != incarnation || !inFlight
 		}
 	}
-	return time.Since(time.UnixMilli(tx.StartedMillis)) > m.cfg.Grace
+	return time.Since(started) > m.cfg.Grace
 }
 
 func (m *Manager) pool(ctx context.Context, n catalog.Node, db string) (*pgxpool.Pool, error) {

@@ -22,6 +22,7 @@ const (
 	InvalidTextRep               = "22P02"
 	CannotConnectNow             = "57P03"
 	TransactionResolutionUnknown = "08007"
+	TransactionRollback          = "40000"
 	QueryCanceled                = "57014"
 	InFailedTransaction          = "25P02"
 	ActiveSQLTransaction         = "25001"

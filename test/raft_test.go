@@ -204,8 +204,18 @@ func TestCoordinatorGroup(t *testing.T) {
 		if n := groupQueryInt(t, g.URL(keep), "SELECT count(*) FROM grp_t"); n != 3 {
 			t.Fatalf("query without quorum: count = %d, want 3", n)
 		}
-		if err := groupExec(g.URL(keep), "INSERT INTO grp_t VALUES (4, 'd')"); err != nil {
-			t.Fatalf("write without quorum: %v", err)
+		// A write on one node commits on its own; one on several nodes
+		// needs its commit decision logged, so it is refused and rolled
+		// back everywhere.
+		single := fmt.Sprintf("grp_after_%d", (old+1)%3)
+		if err := groupExec(g.URL(keep), "INSERT INTO "+single+" VALUES (3)"); err != nil {
+			t.Fatalf("single-node write without quorum: %v", err)
+		}
+		if err := groupExec(g.URL(keep), "INSERT INTO grp_t VALUES (4, 'd')"); sqlState(err) != "57P03" {
+			t.Fatalf("multi-node write without quorum: %v, want 57P03", err)
+		}
+		if n := groupQueryInt(t, g.URL(keep), "SELECT count(*) FROM grp_t"); n != 3 {
+			t.Fatalf("after a refused multi-node write: count = %d, want 3", n)
 		}
 		g.StartAll(t)
 		g.Leader(t)
