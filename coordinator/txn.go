@@ -136,11 +136,19 @@ func (tx *transaction) finish(ctx context.Context, verb string) error {
 					tx.end(ctx, "ROLLBACK")
 					return commitError(err)
 				}
-				return tx.end(ctx, "COMMIT")
+				if err := tx.end(ctx, "COMMIT"); err != nil {
+					tx.ss.srv.log.Warn("committing read-only members after a two-phase commit", "err", err)
+				}
+				return nil
 			}
 		}
 	}
-	return tx.end(ctx, verb)
+	err := tx.end(ctx, verb)
+	if err != nil && verb == "COMMIT" && !isServerErr(err) && pgerr.Code(err) == "" {
+		// COMMIT was sent and no answer came: it may have committed.
+		return &pgerr.Error{Code: pgerr.TransactionResolutionUnknown, Message: "the connection to a data node was lost during COMMIT; the transaction may or may not have committed", Err: err}
+	}
+	return err
 }
 
 func (tx *transaction) hasBrokenMember() bool {

@@ -19,14 +19,16 @@ import (
 
 // crashCoordinator is a `distgres coordinator` process.
 type crashCoordinator struct {
-	cmd  *exec.Cmd
-	done chan error
+	cmd    *exec.Cmd
+	done   chan error
+	stderr *upBuffer
 }
 
-func startCrashCoordinator(t *testing.T, bin, dir, listen, raftAddr string, data *cluster.DataNodes, failpoint string) *crashCoordinator {
+func startCrashCoordinator(t *testing.T, bin, dir, listen, raftAddr string, data *cluster.DataNodes, failpoint string, extra ...string) *crashCoordinator {
 	t.Helper()
 	args := []string{"coordinator", "--id", "coord1", "--data", filepath.Join(dir, "coord1"),
 		"--listen", listen, "--raft-addr", raftAddr, "--shards", "4"}
+	args = append(args, extra...)
 	for _, a := range data.Addrs() {
 		args = append(args, "--node", fmt.Sprintf("%s=%s:%d", a.Name, a.Host, a.Port))
 	}
@@ -41,7 +43,7 @@ func startCrashCoordinator(t *testing.T, bin, dir, listen, raftAddr string, data
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &crashCoordinator{cmd: cmd, done: make(chan error, 1)}
+	p := &crashCoordinator{cmd: cmd, done: make(chan error, 1), stderr: &stderr}
 	ready := make(chan bool, 1)
 	go func() {
 		sc := bufio.NewScanner(out)

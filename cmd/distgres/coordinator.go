@@ -48,6 +48,7 @@ func runCoordinator(args []string, stdout, stderr io.Writer) int {
 	usersFile := fs.String("users-file", "", "file of name:password lines; enables password authentication")
 	var users userFlags
 	fs.Var(&users, "user", "name:password of a user (repeatable); enables password authentication")
+	recovery := fs.Duration("recovery-interval", 10*time.Second, "how often the Raft leader looks for in-doubt prepared transactions")
 	verbose := fs.Bool("v", false, "log to stderr")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -75,7 +76,7 @@ func runCoordinator(args []string, stdout, stderr io.Writer) int {
 	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	c, err := cluster.StartCoordinator(sctx, cluster.CoordinatorOptions{
 		ID: *id, Dir: *data, Listen: *listen, RaftAddr: *raftAddr, Join: *join, Nodes: nodes,
-		Shards: *shards, DefaultDistribution: *dist, Users: u,
+		Shards: *shards, DefaultDistribution: *dist, Users: u, RecoveryInterval: *recovery,
 		Failpoint: gtm.ExitFailpoint(), Logger: log,
 	})
 	cancel()
