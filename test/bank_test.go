@@ -393,4 +393,3 @@ func bankRestartNode(t *testing.T, s interface {
 	}
 	t.Errorf("restarting a data node: %v", err)
 }
-
