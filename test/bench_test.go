@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/distgres/distgres/catalog"
 	"github.com/distgres/distgres/planner"
 	"github.com/distgres/distgres/test/harness"
 	"github.com/jackc/pgx/v5"
@@ -177,4 +179,92 @@ func BenchmarkDDL(b *testing.B) {
 	b.ReportMetric(float64(co)/float64(d), "ratio")
 	b.Logf("DDL statement: stock PostgreSQL %.0f µs, distgres (2 nodes x 4 shards) %.0f µs, ratio %.1fx",
 		float64(d.Microseconds())/n, float64(co.Microseconds())/n, float64(co)/float64(d))
+}
+
+// BenchmarkCommit measures commits per second of a transaction that
+// writes on one data node (a plain COMMIT) and of one that writes on two
+// (two-phase commit with the decision in the Raft log), with 8 clients,
+// and prints their ratio.
+//
+//	go test ./test -run '^$' -bench Commit -benchtime 4000x
+func BenchmarkCommit(b *testing.B) {
+	c := harness.Start(b, harness.Options{Nodes: 2, Shards: 4})
+	ctx := context.Background()
+	setup := connectMode(b, c.ClientURL, pgx.QueryExecModeSimpleProtocol)
+	if _, err := setup.Exec(ctx, "CREATE TABLE bench_commit (id int PRIMARY KEY, n bigint NOT NULL)"); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := setup.Exec(ctx, "INSERT INTO bench_commit SELECT g, 0 FROM generate_series(1, 1000) g"); err != nil {
+		b.Fatal(err)
+	}
+	snap := c.Catalog().Snapshot()
+	tbl, _ := snap.Table("public", "bench_commit")
+	nodes := snap.Nodes()
+	byNode := map[int][]int{}
+	for k := 1; k <= 1000; k++ {
+		sh := tbl.Shards[tbl.ShardIndexForHash(catalog.HashInt4(int32(k)))]
+		for i, n := range nodes {
+			if n.ID == sh.Placements[0] {
+				byNode[i] = append(byNode[i], k)
+			}
+		}
+	}
+	const clients = 8
+	run := func(b *testing.B, twoNodes bool) float64 {
+		conns := make([]*pgx.Conn, clients)
+		for i := range conns {
+			conns[i] = connectMode(b, c.ClientURL, pgx.QueryExecModeCacheStatement)
+		}
+		var wg sync.WaitGroup
+		start := time.Now()
+		for i := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				conn := conns[i]
+				for j := i; j < b.N; j += clients {
+					// Each client its own rows: no lock waits.
+					k := j / clients
+					a := byNode[0][i+clients*(k%(len(byNode[0])/clients))]
+					bk := byNode[1][i+clients*(k%(len(byNode[1])/clients))]
+					tx, err := conn.Begin(ctx)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					if _, err := tx.Exec(ctx, "UPDATE bench_commit SET n = n + 1 WHERE id = $1", a); err != nil {
+						b.Error(err)
+						return
+					}
+					second := a
+					if twoNodes {
+						second = bk
+					}
+					if _, err := tx.Exec(ctx, "UPDATE bench_commit SET n = n - 1 WHERE id = $1", second); err != nil {
+						b.Error(err)
+						return
+					}
+					if err := tx.Commit(ctx); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		return float64(b.N) / time.Since(start).Seconds()
+	}
+	var one, two float64
+	b.Run("one-node", func(b *testing.B) {
+		one = run(b, false)
+		b.ReportMetric(one, "commits/s")
+	})
+	b.Run("two-nodes", func(b *testing.B) {
+		two = run(b, true)
+		b.ReportMetric(two, "commits/s")
+		if one > 0 {
+			b.ReportMetric(two/one, "ratio-to-one-node")
+			b.Logf("8 clients: %.0f commits/s writing on one node, %.0f writing on two (two-phase commit): %.2f×", one, two, two/one)
+		}
+	})
 }
