@@ -60,6 +60,14 @@ func (next *Snapshot) apply(c Command) error {
 		err = next.decideTx(c)
 	case ForgetTx:
 		err = next.forgetTx(c)
+	case CreateSequence:
+		err = next.createSequence(c)
+	case DropSequence:
+		err = next.dropSequence(c)
+	case AllocateSequence:
+		err = next.allocateSequence(c)
+	case SetSequence:
+		err = next.setSequence(c)
 	default:
 		err = ErrUnknownCommand
 	}
@@ -136,6 +144,7 @@ func (s *Snapshot) dropTable(c DropTable) error {
 		return fmt.Errorf("table %s.%s: %w", c.Schema, c.Name, ErrNoSuchTable)
 	}
 	s.tables = slices.Delete(s.tables, i, i+1)
+	s.dropOwnedSequences(c.Schema, c.Name)
 	return nil
 }
 
@@ -151,6 +160,7 @@ func (s *Snapshot) renameTable(c RenameTable) error {
 	t.Name = c.NewName
 	s.tables = slices.Delete(s.tables, i, i+1)
 	s.insertTable(t)
+	s.renameSequenceOwner(c.Schema, c.Name, c.NewName, "", "")
 	return nil
 }
 
@@ -164,6 +174,7 @@ func (s *Snapshot) renameColumn(c RenameColumn) error {
 		t.DistColumn = c.NewName
 		s.tables[i] = t
 	}
+	s.renameSequenceOwner(c.Schema, c.Table, "", c.Column, c.NewName)
 	return nil
 }
 

@@ -157,6 +157,14 @@ func newCommand(kind string) (Command, bool) {
 		return &DecideTx{}, true
 	case KindForgetTx:
 		return &ForgetTx{}, true
+	case KindCreateSequence:
+		return &CreateSequence{}, true
+	case KindDropSequence:
+		return &DropSequence{}, true
+	case KindAllocateSequence:
+		return &AllocateSequence{}, true
+	case KindSetSequence:
+		return &SetSequence{}, true
 	}
 	return nil, false
 }
@@ -167,8 +175,17 @@ func commandValue(cmd Command) (Command, bool) {
 	switch c := cmd.(type) {
 	case AddNode, RemoveNode, SetNodeState, CreateTable, DropTable,
 		RenameTable, RenameColumn, SetPlacement, UpdateNode,
-		SetCoordinator, RemoveCoordinator, BeginTx, DecideTx, ForgetTx:
+		SetCoordinator, RemoveCoordinator, BeginTx, DecideTx, ForgetTx,
+		CreateSequence, DropSequence, AllocateSequence, SetSequence:
 		return c, true
+	case *CreateSequence:
+		return derefCommand(c)
+	case *DropSequence:
+		return derefCommand(c)
+	case *AllocateSequence:
+		return derefCommand(c)
+	case *SetSequence:
+		return derefCommand(c)
 	case *SetCoordinator:
 		return derefCommand(c)
 	case *RemoveCoordinator:

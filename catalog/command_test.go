@@ -27,6 +27,10 @@ func allCommands() []Command {
 			OnCommit: []json.RawMessage{json.RawMessage(`{"kind":"drop_table","version":1,"body":{"schema":"s","name":"t"}}`)}}},
 		DecideTx{ID: "0a", Commit: true, Participants: []Participant{{Node: 1, Database: "postgres"}}},
 		ForgetTx{IDs: []string{"0a", "0b"}},
+		CreateSequence{Schema: "public", Name: "orders_id_seq", Start: 1, Increment: 1, Min: 1, Max: 9, OwnerTable: "orders", OwnerColumn: "id", Always: true},
+		DropSequence{Schema: "public", Name: "orders_id_seq"},
+		AllocateSequence{Schema: "public", Name: "orders_id_seq", From: 1001, Count: 1000},
+		SetSequence{Schema: "public", Name: "orders_id_seq", Next: 7},
 	}
 }
 

@@ -45,6 +45,7 @@ var sentinels = []error{
 	ErrTableExists, ErrNoSuchTable, ErrNoSuchNode, ErrNodeExists, ErrNoActiveNodes,
 	ErrNoSuchShard, ErrNodeInUse, ErrInvalidCommand, ErrClosed, ErrNoSuchCoordinator,
 	ErrTxExists, ErrTxDecided, ErrUnknownCommand, ErrNoQuorum, ErrOutcomeUnknown,
+	ErrSequenceExists, ErrNoSuchSequence, ErrSequenceMoved, ErrSequenceExhausted,
 }
 
 // remoteError is an error that happened on another coordinator.

@@ -220,6 +220,12 @@ func (st *RaftStore) Apply(ctx context.Context, cmd Command) (*Snapshot, error) 
 	}
 	index, err := st.propose(ctx, data, 0)
 	if err != nil {
+		// A command the catalog refused was still applied as a log entry
+		// (changing nothing); once the local catalog has reached it, a
+		// retry decided on a fresh snapshot sees what made it fail.
+		if index > 0 && !errors.Is(err, ErrNoQuorum) && !errors.Is(err, ErrOutcomeUnknown) {
+			st.waitApplied(ctx, index)
+		}
 		return nil, err
 	}
 	if err := st.waitApplied(ctx, index); err != nil {

@@ -26,6 +26,7 @@ type snapshotJSON struct {
 	Tables           []*Table      `json:"tables"`
 	Coordinators     []Coordinator `json:"coordinators,omitempty"`
 	Transactions     []GlobalTx    `json:"transactions,omitempty"`
+	Sequences        []Sequence    `json:"sequences,omitempty"`
 }
 
 // MarshalJSON encodes the whole catalog, including its ID counters.
@@ -40,6 +41,7 @@ func (s *Snapshot) MarshalJSON() ([]byte, error) {
 		Tables:           orEmpty(s.tables),
 		Coordinators:     s.coordinators,
 		Transactions:     s.txs,
+		Sequences:        s.seqs,
 	})
 }
 
@@ -63,6 +65,7 @@ func (s *Snapshot) UnmarshalJSON(data []byte) error {
 		nextColocationID: j.NextColocationID,
 		coordinators:     j.Coordinators,
 		txs:              j.Transactions,
+		seqs:             j.Sequences,
 	}
 	if len(d.nodes) == 0 {
 		d.nodes = nil
@@ -77,6 +80,9 @@ func (s *Snapshot) UnmarshalJSON(data []byte) error {
 	slices.SortFunc(d.tables, compareTables)
 	slices.SortFunc(d.coordinators, func(a, b Coordinator) int { return cmp.Compare(a.ID, b.ID) })
 	slices.SortFunc(d.txs, func(a, b GlobalTx) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(d.seqs, func(a, b Sequence) int {
+		return cmp.Or(cmp.Compare(a.Schema, b.Schema), cmp.Compare(a.Name, b.Name))
+	})
 	if err := d.check(); err != nil {
 		return fmt.Errorf("decode snapshot: %w", err)
 	}

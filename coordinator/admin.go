@@ -9,7 +9,6 @@ import (
 	"github.com/distgres/distgres/catalog"
 	"github.com/distgres/distgres/pgerr"
 	pg_query "github.com/pganalyze/pg_query_go/v5"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
@@ -31,22 +30,25 @@ const (
 
 const clusterColumns = "member, raft_address, client_address, voter, is_leader, is_self, term, commit_index, applied_index, catalog_version"
 
-// mentionsAdminFunction is a cheap test, without allocating, before the
-// tree is walked: does "distgres_" appear in any letter case?
+// mentionsAdminFunction is a cheap test before the tree is walked.
 func mentionsAdminFunction(sql string) bool {
-	const word = "distgres_"
+	return containsFold(sql, "distgres_")
+}
+
+// containsFold reports whether word (lower case ASCII) appears in sql in
+// any letter case, without allocating.
+func containsFold(sql, word string) bool {
 	for i := 0; i+len(word) <= len(sql); i++ {
-		if sql[i]|0x20 == 'd' && strings.EqualFold(sql[i:i+len(word)], word) {
+		if sql[i]|0x20 == word[0] && strings.EqualFold(sql[i:i+len(word)], word) {
 			return true
 		}
 	}
 	return false
 }
 
-// rewriteAdminFunctions replaces admin function calls in the tree with
-// their results and returns the statement as SQL, or "" if it calls none.
-func (ss *session) rewriteAdminFunctions(ctx context.Context, node *pg_query.Node) (string, *pg_query.Node, error) {
-	node = proto.Clone(node).(*pg_query.Node)
+// rewriteAdminFunctions replaces admin function calls in the tree (in
+// place) with their results and reports whether it found any.
+func (ss *session) rewriteAdminFunctions(ctx context.Context, node *pg_query.Node) (bool, error) {
 	changed := false
 	var err error
 	walkNodes(node.ProtoReflect(), func(n *pg_query.Node) {
@@ -79,14 +81,7 @@ func (ss *session) rewriteAdminFunctions(ctx context.Context, node *pg_query.Nod
 			changed = true
 		}
 	})
-	if err != nil || !changed {
-		return "", nil, err
-	}
-	sql, err := pg_query.Deparse(&pg_query.ParseResult{Stmts: []*pg_query.RawStmt{{Stmt: node}}})
-	if err != nil {
-		return "", nil, err
-	}
-	return sql, node, nil
+	return changed, err
 }
 
 // funcName returns the unqualified (or distgres-schema-free) name of a

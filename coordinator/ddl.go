@@ -18,7 +18,7 @@ import (
 // the catalog first or last as the plan says, with compensation when the
 // data nodes fail.
 func (ss *session) runDDL(ctx context.Context, d *planner.DDL) (string, error) {
-	if ss.tx != nil && ss.tx.implicit && (d.Before != nil || len(d.After) > 0) {
+	if ss.tx != nil && ss.tx.implicit && (len(d.Before) > 0 || len(d.After) > 0) {
 		// Catalog changes cannot join an implicit transaction: what ran
 		// before commits, and the statements after start a new one.
 		if err := ss.endImplicit(ctx, true); err != nil {
@@ -26,7 +26,7 @@ func (ss *session) runDDL(ctx context.Context, d *planner.DDL) (string, error) {
 		}
 		defer ss.beginImplicit()
 	}
-	if ss.tx != nil && (d.Before != nil || len(d.After) > 0) {
+	if ss.tx != nil && (len(d.Before) > 0 || len(d.After) > 0) {
 		return "", pgerr.Unsupported("Run DDL on distributed tables outside a transaction block.", "DDL on distributed tables inside a transaction block is not supported yet")
 	}
 	srv := ss.srv
@@ -39,8 +39,8 @@ func (ss *session) runDDL(ctx context.Context, d *planner.DDL) (string, error) {
 	store := srv.cfg.Catalog
 	snap := store.Snapshot()
 	var err error
-	if d.Before != nil {
-		if snap, err = store.Apply(ctx, d.Before); err != nil {
+	for _, c := range d.Before {
+		if snap, err = store.Apply(ctx, c); err != nil {
 			return "", catalogError(err)
 		}
 	}

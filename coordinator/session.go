@@ -34,6 +34,9 @@ type session struct {
 	stmts   map[string]*prepared
 	portals map[string]*portal
 	plans   planCache
+	// seqs are the session's last values of global sequences (currval,
+	// lastval).
+	seqs sessionSequences
 	// skipToSync: an extended-protocol error happened; messages are
 	// ignored until Sync.
 	skipToSync bool

@@ -225,10 +225,15 @@ func (ss *session) planNormalized(ctx context.Context, n normalized) *planner.Pl
 	default:
 		return nil
 	}
+	if ss.needsSequences(&stmts[0]) {
+		// Its sequence values are drawn when it is planned, for this run
+		// only: no normalized plan to share.
+		return nil
+	}
 	ctx, done := ss.statementContext(ctx)
 	defer done()
 	p, err := ss.plan(ctx, &stmts[0], n.oids)
-	if err != nil || p.Kind != planner.KindQuery || len(p.ParamOIDs) != len(n.values) {
+	if err != nil || p.Kind != planner.KindQuery || p.OneShot || len(p.ParamOIDs) != len(n.values) {
 		return nil
 	}
 	return p

@@ -80,18 +80,8 @@ func syntaxError(query string, err error) error {
 
 // plan plans a statement, using the session's plan cache.
 func (ss *session) plan(ctx context.Context, st *parsedStatement, paramOIDs []uint32) (*planner.Plan, error) {
-	if mentionsAdminFunction(st.sql) {
-		sql, node, err := ss.rewriteAdminFunctions(ctx, st.node)
-		if err != nil {
-			return nil, err
-		}
-		if node != nil {
-			p, err := ss.planUncached(ctx, &parsedStatement{sql: sql, node: node, dist: st.dist, offset: st.offset}, paramOIDs)
-			if p != nil {
-				p.OneShot = true
-			}
-			return p, err
-		}
+	if p, ok, err := ss.planRewritten(ctx, st, paramOIDs); ok || err != nil {
+		return p, err
 	}
 	snap := ss.srv.cfg.Catalog.Snapshot()
 	key := st.sql

@@ -22,7 +22,7 @@ type Work struct {
 type DDL struct {
 	// Before is applied with the pending record (it may allocate what
 	// Work needs, such as shard IDs); OnAbort undoes it.
-	Before   catalog.Command
+	Before   []catalog.Command
 	OnCommit []catalog.Command
 	OnAbort  catalog.Command
 	// Work returns the statements for each node, given the catalog with
@@ -46,7 +46,7 @@ func (m *Manager) RunDDL(ctx context.Context, acquire Acquire, d DDL) (string, e
 	if err != nil {
 		return "", err
 	}
-	before, err := catalog.EncodeCommands(d.Before)
+	before, err := catalog.EncodeCommands(d.Before...)
 	if err != nil {
 		return "", err
 	}

@@ -95,6 +95,8 @@ type Manager struct {
 	inFlight map[string]bool // transactions this process is working on
 	forgets  chan string
 	stop     chan struct{}
+
+	seqs sequenceRanges
 }
 
 // New returns a Manager.

@@ -162,7 +162,7 @@ func planCreateTable(ctx context.Context, env *Env, st *Statement, cs *pg_query.
 	}
 	shellSQL := st.SQL
 	return &Plan{Kind: KindDDL, DDL: &DDL{
-		Before: cmd,
+		Before: append([]catalog.Command{cmd}, columnSequences(schema, name, cols)...),
 		Revert: catalog.DropTable{Schema: schema, Name: name},
 		Tag:    "CREATE TABLE",
 		Work: func(snap *catalog.Snapshot) ([]executor.Target, error) {
@@ -174,6 +174,7 @@ func planCreateTable(ctx context.Context, env *Env, st *Statement, cs *pg_query.
 				c := clone(cs)
 				c.Relation = &pg_query.RangeVar{Schemaname: schema, Relname: ShardTableName(t, sh), Inh: true, Relpersistence: "p"}
 				renameConstraints(c, t, sh)
+				stripSequenceDefaults(c)
 				return deparse(&pg_query.Node{Node: &pg_query.Node_CreateStmt{CreateStmt: c}})
 			})
 		},

@@ -96,7 +96,7 @@ type Plan struct {
 // The coordinator applies Before to the catalog, runs Work on the nodes,
 // then applies After. If Work fails it runs Undo and applies Revert.
 type DDL struct {
-	Before catalog.Command
+	Before []catalog.Command
 	Revert catalog.Command
 	After  []catalog.Command
 	// Work returns the statements for each node, given the catalog after

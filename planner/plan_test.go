@@ -713,8 +713,10 @@ func checkSQLParses(t *testing.T, name string, snap *catalog.Snapshot, p *planne
 	sqls := planSQL(p)
 	if p.DDL != nil {
 		s := snap
-		if p.DDL.Before != nil {
-			s, _ = catalog.ApplyCommand(snap, p.DDL.Before)
+		for _, c := range p.DDL.Before {
+			if s != nil {
+				s, _ = catalog.ApplyCommand(s, c)
+			}
 		}
 		if p.DDL.Work != nil && s != nil {
 			ts, _ := p.DDL.Work(s)
@@ -774,8 +776,8 @@ func renderPlan(snap *catalog.Snapshot, p *planner.Plan, err error) []string {
 	}
 	if d := p.DDL; d != nil {
 		add("ddl tag: %s", d.Tag)
-		if d.Before != nil {
-			add("before: %s", renderCommand(d.Before))
+		for _, c := range d.Before {
+			add("before: %s", renderCommand(c))
 		}
 		if d.Revert != nil {
 			add("revert: %s", renderCommand(d.Revert))
@@ -784,11 +786,12 @@ func renderPlan(snap *catalog.Snapshot, p *planner.Plan, err error) []string {
 			add("after: %s", renderCommand(c))
 		}
 		work := snap
-		if d.Before != nil {
+		for _, c := range d.Before {
 			var err error
-			if work, err = catalog.ApplyCommand(snap, d.Before); err != nil {
+			if work, err = catalog.ApplyCommand(work, c); err != nil {
 				add("applying before: %v", err)
 				work = nil
+				break
 			}
 		}
 		if d.Work != nil && work != nil {
