@@ -106,6 +106,9 @@ func planCreateTable(ctx context.Context, env *Env, st *Statement, cs *pg_query.
 	for _, e := range cs.TableElts {
 		switch x := e.Node.(type) {
 		case *pg_query.Node_ColumnDef:
+			if err := checkSequenceColumn(x.ColumnDef, false); err != nil {
+				return nil, err
+			}
 			cols = append(cols, x.ColumnDef)
 			for _, c := range x.ColumnDef.Constraints {
 				cc := c.GetConstraint()

@@ -211,6 +211,11 @@ func planAlterTable(ctx context.Context, env *Env, st *Statement, as *pg_query.A
 	for _, n := range as.Cmds {
 		c := n.GetAlterTableCmd()
 		switch c.Subtype {
+		case pg_query.AlterTableType_AT_ColumnDefault, pg_query.AlterTableType_AT_AddIdentity, pg_query.AlterTableType_AT_SetIdentity:
+			if c.Subtype != pg_query.AlterTableType_AT_ColumnDefault || callsNextval(c.GetDef()) {
+				return nil, pgerr.Unsupported("Create the table with a serial or identity column; its values come from a global sequence.",
+					"a column of a distributed table cannot take values from a sequence added later")
+			}
 		case pg_query.AlterTableType_AT_DropColumn, pg_query.AlterTableType_AT_AlterColumnType:
 			if c.Name == t.DistColumn && t.DistColumn != "" {
 				return nil, pgerr.Unsupported("Create a new table distributed by another column and copy the rows.", "cannot drop or change the type of distribution column %q", t.DistColumn)
@@ -226,6 +231,9 @@ func planAlterTable(ctx context.Context, env *Env, st *Statement, as *pg_query.A
 				return nil, pgerr.Unsupported("Enforce the relationship in the application for now; foreign keys across shards arrive later.", "foreign keys on distributed tables are not supported yet")
 			}
 		case pg_query.AlterTableType_AT_AddColumn:
+			if err := checkSequenceColumn(c.GetDef().GetColumnDef(), true); err != nil {
+				return nil, err
+			}
 			for _, k := range c.GetDef().GetColumnDef().GetConstraints() {
 				switch k.GetConstraint().GetContype() {
 				case pg_query.ConstrType_CONSTR_PRIMARY, pg_query.ConstrType_CONSTR_UNIQUE:

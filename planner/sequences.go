@@ -6,7 +6,9 @@ import (
 	"strings"
 
 	"github.com/distgres/distgres/catalog"
+	"github.com/distgres/distgres/pgerr"
 	pg_query "github.com/pganalyze/pg_query_go/v5"
+	"google.golang.org/protobuf/proto"
 )
 
 // Serial and identity columns of a distributed table take their values
@@ -165,4 +167,43 @@ func stripSequenceDefaults(c *pg_query.CreateStmt) {
 		}
 		cd.Constraints = kept
 	}
+}
+
+// checkSequenceColumn refuses column definitions whose values would come
+// from each shard's own sequence: a default calling nextval() (the
+// sequence would be each data node's own), and, when adding a column to
+// an existing table, serial and identity columns.
+func checkSequenceColumn(cd *pg_query.ColumnDef, adding bool) error {
+	if cd == nil {
+		return nil
+	}
+	_, serial := serialTypes[typeName(cd.TypeName)]
+	for _, k := range cd.Constraints {
+		c := k.GetConstraint()
+		switch {
+		case c.GetContype() == pg_query.ConstrType_CONSTR_DEFAULT && callsNextval(c.RawExpr):
+			return pgerr.Unsupported("Use a serial or identity column; its values come from a global sequence.",
+				"column %q: a default calling nextval() would draw from each data node's own sequence", cd.Colname)
+		case c.GetContype() == pg_query.ConstrType_CONSTR_IDENTITY:
+			serial = true
+		}
+	}
+	if adding && serial {
+		return pgerr.Unsupported("Create the table with the serial or identity column.",
+			"adding serial or identity column %q to a distributed table is not supported yet", cd.Colname)
+	}
+	return nil
+}
+
+// callsNextval reports whether an expression calls nextval().
+func callsNextval(n *pg_query.Node) bool {
+	found := false
+	walk(n, func(m proto.Message) bool {
+		if fc, ok := m.(*pg_query.FuncCall); ok && len(fc.Funcname) > 0 &&
+			fc.Funcname[len(fc.Funcname)-1].GetString_().GetSval() == "nextval" {
+			found = true
+		}
+		return !found
+	})
+	return found
 }
