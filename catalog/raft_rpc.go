@@ -17,6 +17,9 @@ const (
 	opJoin   = "join"  // add ID at Addr as a voter
 	opRemove = "remove"
 	opPing   = "ping" // report the incarnation
+	// Asked by the deadlock detector on the Raft leader.
+	opBackends         = "backends"          // list the transaction blocks' data node backends
+	opCancelDeadlocked = "cancel_deadlocked" // cancel a block chosen as a deadlock victim
 )
 
 type catalogRequest struct {
@@ -25,6 +28,8 @@ type catalogRequest struct {
 	ID      string `json:"id,omitempty"`
 	Addr    string `json:"addr,omitempty"`
 	Hops    int    `json:"hops,omitempty"`
+	Block   string `json:"block,omitempty"`
+	Detail  string `json:"detail,omitempty"`
 }
 
 type catalogResponse struct {
@@ -35,6 +40,9 @@ type catalogResponse struct {
 	// Sentinels are the texts of the package errors the failure wraps, so
 	// the requester can still match them with errors.Is.
 	Sentinels []string `json:"sentinels,omitempty"`
+	// Backends answers opBackends; Canceled answers opCancelDeadlocked.
+	Backends []BlockBackend `json:"backends,omitempty"`
+	Canceled bool           `json:"canceled,omitempty"`
 }
 
 // errRetry marks a transport failure worth retrying quietly.
@@ -151,6 +159,14 @@ func (st *RaftStore) serveRequest(c net.Conn) {
 		if probe := st.inFlight.Load(); probe != nil && req.ID != "" {
 			resp.InFlight = (*probe)(req.ID)
 		}
+	case opBackends:
+		if list := st.backends.Load(); list != nil {
+			resp.Backends = (*list)()
+		}
+	case opCancelDeadlocked:
+		if cancel := st.cancelDeadlocked.Load(); cancel != nil && req.Block != "" {
+			resp.Canceled = (*cancel)(req.Block, req.Detail)
+		}
 	default:
 		resp = responseFor(fmt.Errorf("catalog: unknown request %q", req.Op))
 	}
@@ -172,4 +188,52 @@ func (st *RaftStore) Ping(ctx context.Context, raftAddr, txID string) (incarnati
 // transaction.
 func (st *RaftStore) SetInFlight(probe func(txID string) bool) {
 	st.inFlight.Store(&probe)
+}
+
+// BlockBackend is a data node backend (server process) working for a
+// transaction block of some coordinator, as the deadlock detector sees it.
+type BlockBackend struct {
+	Node NodeID `json:"node"`
+	PID  uint32 `json:"pid"`
+	// Block identifies the transaction block, unique across coordinators.
+	Block string `json:"block"`
+	// Started is when the block began; the youngest block of a deadlock
+	// is the one cancelled.
+	Started time.Time `json:"started"`
+}
+
+// SetDeadlockHooks installs the functions that answer the deadlock
+// detector of the Raft leader: backends lists the data node backends of
+// this coordinator's transaction blocks, cancel cancels a block chosen as
+// a deadlock victim and reports whether it had a statement to cancel.
+func (st *RaftStore) SetDeadlockHooks(backends func() []BlockBackend, cancel func(block, detail string) bool) {
+	st.backends.Store(&backends)
+	st.cancelDeadlocked.Store(&cancel)
+}
+
+// Backends asks the coordinator at raftAddr for the data node backends of
+// its transaction blocks.
+func (st *RaftStore) Backends(ctx context.Context, raftAddr string) ([]BlockBackend, error) {
+	resp, err := st.request(ctx, raftAddr, catalogRequest{Op: opBackends})
+	if err != nil {
+		return nil, err
+	}
+	if err := resp.err(); err != nil {
+		return nil, fmt.Errorf("catalog: backends of %s: %w", raftAddr, err)
+	}
+	return resp.Backends, nil
+}
+
+// CancelDeadlocked asks the coordinator at raftAddr to cancel transaction
+// block as a deadlock victim, with detail describing the cycle. It
+// reports whether the block was found with a statement to cancel.
+func (st *RaftStore) CancelDeadlocked(ctx context.Context, raftAddr, block, detail string) (bool, error) {
+	resp, err := st.request(ctx, raftAddr, catalogRequest{Op: opCancelDeadlocked, Block: block, Detail: detail})
+	if err != nil {
+		return false, err
+	}
+	if err := resp.err(); err != nil {
+		return false, fmt.Errorf("catalog: cancelling block %s on %s: %w", block, raftAddr, err)
+	}
+	return resp.Canceled, nil
 }

@@ -72,6 +72,10 @@ type RaftStore struct {
 	registered  chan struct{}
 	started     chan struct{} // closed once raft is set
 	inFlight    atomic.Pointer[func(string) bool]
+	// backends and cancelDeadlocked answer the deadlock detector of the
+	// Raft leader (SetDeadlockHooks).
+	backends         atomic.Pointer[func() []BlockBackend]
+	cancelDeadlocked atomic.Pointer[func(block, detail string) bool]
 	// localRestores counts the snapshots restored from Dir at start-up.
 	localRestores int64
 	stop          chan struct{}

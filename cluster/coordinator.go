@@ -139,6 +139,12 @@ func StartCoordinator(ctx context.Context, opts CoordinatorOptions) (_ *Coordina
 		DefaultDistribution: opts.DefaultDistribution, Logger: log,
 	})
 	c.srv = srv
+	c.Store.SetDeadlockHooks(srv.Backends, srv.CancelDeadlocked)
+	deadlocks := gtm.NewDeadlockDetector(gtm.DeadlockConfig{
+		Catalog: c.Store, Pools: c.pools, Database: ShardDatabase, Self: opts.ID,
+		Local: srv.Backends, CancelLocal: srv.CancelDeadlocked,
+		Remote: c.Store.Backends, CancelRemote: c.Store.CancelDeadlocked, Logger: log,
+	})
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	c.cancel = cancel
 	c.served = make(chan error, 1)
@@ -158,6 +164,10 @@ func StartCoordinator(ctx context.Context, opts CoordinatorOptions) (_ *Coordina
 		}
 		c.GTM.Run(sctx, interval, func() bool { return c.Store.IsLeader() && c.Store.Barrier(5*time.Second) == nil })
 	}()
+	// Distributed deadlock detection runs on the leader too; it needs no
+	// barrier, as it reads the data nodes and the coordinators, not the
+	// catalog's transaction records.
+	go deadlocks.Run(sctx, gtm.DefaultDeadlockInterval, c.Store.IsLeader)
 	return c, nil
 }
 

@@ -240,4 +240,3 @@ func constInt(n *pg_query.Node) (int64, bool) {
 	}
 	return v, true
 }
-

@@ -62,6 +62,7 @@ type Server struct {
 	stmts    executor.StatementCache
 	owners   sync.Map // *pgconn.PgConn -> *session using it
 	ddlMu    sync.Mutex
+	blocks   blockRegistry // data node backends of open blocks (deadlock.go)
 
 	mu       sync.Mutex
 	sessions map[uint32]*session

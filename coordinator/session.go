@@ -43,6 +43,7 @@ type session struct {
 
 	mu     sync.Mutex
 	cancel context.CancelFunc // of the running statement
+	victim victimMark         // set when cancel was called to break a deadlock
 
 	noticeMu sync.Mutex
 	notices  []*pgconn.Notice
@@ -172,6 +173,7 @@ func (ss *session) extended(step func() error) {
 
 // sendError reports a statement error and fails an open transaction.
 func (ss *session) sendError(err error, posOffset int32) {
+	err = ss.deadlockError(err)
 	if ss.tx != nil {
 		ss.failed = true
 	}
@@ -181,6 +183,7 @@ func (ss *session) sendError(err error, posOffset int32) {
 
 // complete ends a statement's result.
 func (ss *session) complete(tag string) {
+	ss.clearVictim()
 	ss.drainNotices()
 	ss.w.send(&pgproto3.CommandComplete{CommandTag: []byte(tag)})
 }

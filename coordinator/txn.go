@@ -28,6 +28,8 @@ type transaction struct {
 	// implicit: opened by distgres around one statement or one
 	// multi-statement query string, not by the client.
 	implicit bool
+	// deadlock identifies the block to the deadlock detector.
+	deadlock blockIdentity
 }
 
 type memberKey struct {
@@ -56,7 +58,7 @@ func (m *member) Release(broken bool) {
 }
 
 func (ss *session) beginTx(sql string) {
-	ss.tx = &transaction{ss: ss, begin: sql, members: map[memberKey]*member{}}
+	ss.tx = &transaction{ss: ss, begin: sql, members: map[memberKey]*member{}, deadlock: newBlockIdentity()}
 	ss.failed = false
 }
 
@@ -82,6 +84,7 @@ func (tx *transaction) acquire(ctx context.Context, node catalog.Node, db string
 	m := &member{conn: c}
 	tx.members[k] = m
 	tx.order = append(tx.order, k)
+	tx.ss.srv.blocks.add(node.ID, c.PgConn().PID(), tx)
 	return m, nil
 }
 
@@ -228,6 +231,7 @@ func (tx *transaction) end(ctx context.Context, verb string) error {
 
 // release returns the members' connections to their pools.
 func (tx *transaction) release() {
+	tx.ss.srv.blocks.remove(tx)
 	for _, k := range tx.order {
 		m := tx.members[k]
 		m.conn.Release(m.broken || m.conn.PgConn().IsClosed())
@@ -295,6 +299,9 @@ func (ss *session) transactionStmt(ctx context.Context, sql string, ts *pg_query
 	case pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK_TO:
 		if ss.tx == nil {
 			return "", pgerr.New(pgerr.NoActiveSQLTransaction, "ROLLBACK TO SAVEPOINT can only be used in transaction blocks")
+		}
+		if err := ss.tx.deadlockAborted(); err != nil {
+			return "", err
 		}
 		if err := ss.tx.broadcast(ctx, sql); err != nil {
 			return "", err
