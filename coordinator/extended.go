@@ -204,6 +204,9 @@ func (ss *session) execute(ctx context.Context, m *pgproto3.Execute) error {
 		return inFailedTx()
 	}
 	if p.rows == nil {
+		if p.plan != nil && (p.plan.Kind == planner.KindCopyIn || p.plan.Kind == planner.KindCopyOut) {
+			return pgerr.Unsupported("Send COPY as a simple query (psql, pgx CopyFrom and JDBC's CopyManager do).", "COPY through the extended query protocol is not supported yet")
+		}
 		if p.plan == nil || p.plan.Kind == planner.KindDDL {
 			tag, err := ss.executeOnce(ctx, p)
 			if err != nil {

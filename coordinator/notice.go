@@ -33,6 +33,11 @@ func (s *Server) onNotice(pc *pgconn.PgConn, n *pgconn.Notice) {
 // by the session before the statement's result ends; identical notices
 // from several shards are sent once.
 func (ss *session) queueNotice(n *pgconn.Notice) {
+	if n.Message == `schema "pg_temp" does not exist, skipping` {
+		// The pull tier clears its temporary tables before it makes them;
+		// on a connection without temporary tables yet, that is not news.
+		return
+	}
 	ss.noticeMu.Lock()
 	defer ss.noticeMu.Unlock()
 	for _, q := range ss.notices {

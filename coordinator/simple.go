@@ -80,6 +80,20 @@ func (ss *session) runStatement(ctx context.Context, st *parsedStatement) bool {
 			return false
 		}
 	}
+	if p.Kind == planner.KindCopyIn || p.Kind == planner.KindCopyOut {
+		var tag string
+		if p.Kind == planner.KindCopyIn {
+			tag, err = ss.copyIn(ctx, p.CopyIn)
+		} else {
+			tag, err = ss.copyOut(ctx, p.CopyOut)
+		}
+		if err != nil {
+			ss.sendError(canceledOr(ctx, err), st.offset)
+			return false
+		}
+		ss.complete(tag)
+		return true
+	}
 	if p.Kind == planner.KindDDL {
 		tag, err := ss.runDDL(ctx, p.DDL)
 		if err != nil {

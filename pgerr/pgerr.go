@@ -51,7 +51,9 @@ type Error struct {
 	Hint     string
 	// Position is the 1-based character position in the statement text, or 0.
 	Position int32
-	Err      error
+	// Where is the error's context (e.g. "COPY t, line 3, column id").
+	Where string
+	Err   error
 }
 
 func (e *Error) Error() string {
@@ -118,7 +120,7 @@ func FieldsOf(err error) Fields {
 		if sev == "" {
 			sev = "ERROR"
 		}
-		return Fields{Severity: sev, Code: de.Code, Message: de.Message, Detail: de.Detail, Hint: de.Hint, Position: de.Position}
+		return Fields{Severity: sev, Code: de.Code, Message: de.Message, Detail: de.Detail, Hint: de.Hint, Position: de.Position, Where: de.Where}
 	}
 	if errors.Is(err, errCanceled) || isContextCanceled(err) {
 		return Fields{Severity: "ERROR", Code: QueryCanceled, Message: "canceling statement due to user request"}

@@ -67,6 +67,10 @@ const (
 	KindQuery Kind = iota
 	// KindDDL applies DDL to the catalog and the data nodes.
 	KindDDL
+	// KindCopyIn and KindCopyOut are COPY FROM STDIN and COPY TO STDOUT,
+	// which the coordinator runs with the client's COPY protocol.
+	KindCopyIn
+	KindCopyOut
 )
 
 // Plan is a planned statement.
@@ -80,6 +84,9 @@ type Plan struct {
 	// Tag, if set, replaces the command tag of Root.
 	Tag string
 	DDL *DDL
+	// CopyIn and CopyOut are set for KindCopyIn and KindCopyOut.
+	CopyIn  *CopyIn
+	CopyOut *CopyOut
 	// CatalogVersion is the catalog snapshot the plan was made against.
 	CatalogVersion uint64
 	// OneShot marks a plan that embeds values computed when it was made

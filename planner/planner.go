@@ -57,7 +57,9 @@ func plan(ctx context.Context, env *Env, st *Statement) (*Plan, error) {
 	case *pg_query.Node_CreatedbStmt, *pg_query.Node_DropdbStmt:
 		return nil, pgerr.Unsupported("A distgres cluster serves one database; use schemas to separate applications.", "CREATE DATABASE and DROP DATABASE are not supported through the coordinator yet")
 	case *pg_query.Node_CopyStmt:
-		return nil, pgerr.Unsupported("Load rows with INSERT ... VALUES for now.", "COPY is not supported yet")
+		return planCopy(ctx, env, st, n.CopyStmt)
+	case *pg_query.Node_VacuumStmt:
+		return planVacuum(env, st, n.VacuumStmt)
 	case *pg_query.Node_ViewStmt:
 		// Views live in the shell databases; queries expand them.
 		return planBroadcast(env, st)

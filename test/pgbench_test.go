@@ -244,3 +244,41 @@ END;
 		}
 	})
 }
+
+// TestPgbenchInit runs pgbench unchanged: -i (its tables land by the
+// default distribution rule and are loaded with COPY), then the built-in
+// TPC-B-like script in each query mode, and checks the balances agree.
+func TestPgbenchInit(t *testing.T) {
+	c := harness.Start(t, harness.Options{Nodes: 3, Shards: 8})
+	stdout, stderr, code := pgbenchRun(t, c.ClientURL, "-i", "-s", "2", "-q")
+	if code != 0 {
+		t.Fatalf("pgbench -i: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	ctx := context.Background()
+	conn := connect(t, c.ClientURL)
+	var accounts, branches, tellers int64
+	if err := conn.QueryRow(ctx, "SELECT (SELECT count(*) FROM pgbench_accounts), (SELECT count(*) FROM pgbench_branches), (SELECT count(*) FROM pgbench_tellers)").Scan(&accounts, &branches, &tellers); err != nil {
+		t.Fatal(err)
+	}
+	if accounts != 200000 || branches != 2 || tellers != 20 {
+		t.Fatalf("after pgbench -i -s 2: %d accounts, %d branches, %d tellers", accounts, branches, tellers)
+	}
+	if _, ok := c.Catalog().Snapshot().Table("public", "pgbench_accounts"); !ok {
+		t.Fatal("pgbench_accounts is not a distributed table")
+	}
+	for _, mode := range []string{"simple", "extended", "prepared"} {
+		stdout, stderr, code := pgbenchRun(t, c.ClientURL, "-n", "-M", mode, "-c", "2", "-t", "100")
+		pgbenchCheck(t, "TPC-B-like -M "+mode, stdout, stderr, code, 2, 100)
+		var a, b, tl, h, hn int64
+		if err := conn.QueryRow(ctx, `SELECT (SELECT sum(abalance) FROM pgbench_accounts), (SELECT sum(bbalance) FROM pgbench_branches),
+			(SELECT sum(tbalance) FROM pgbench_tellers), (SELECT coalesce(sum(delta), 0) FROM pgbench_history), (SELECT count(*) FROM pgbench_history)`).Scan(&a, &b, &tl, &h, &hn); err != nil {
+			t.Fatal(err)
+		}
+		if a != b || b != tl || tl != h {
+			t.Errorf("-M %s: balances disagree: accounts %d, branches %d, tellers %d, history %d", mode, a, b, tl, h)
+		}
+		if hn == 0 || hn%200 != 0 {
+			t.Errorf("-M %s: %d history rows, want a multiple of 200", mode, hn)
+		}
+	}
+}

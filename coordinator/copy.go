@@ -1,0 +1,259 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/distgres/distgres/catalog"
+	"github.com/distgres/distgres/executor"
+	"github.com/distgres/distgres/pgerr"
+	"github.com/distgres/distgres/planner"
+	"github.com/jackc/pgproto3/v2"
+)
+
+// copyIn runs COPY ... FROM STDIN: it asks the client for the data, cuts
+// it into rows as it arrives, routes each row to its shard and streams the
+// rows to the data nodes. The whole COPY is one transaction (two-phase
+// commit when it wrote on several nodes): a bad row leaves nothing behind.
+func (ss *session) copyIn(ctx context.Context, in *planner.CopyIn) (string, error) {
+	implicit := ss.beginImplicit()
+	loader := executor.NewCopyLoader(ctx, executor.CopyLoaderOptions{
+		Conns: sessionConns{ss}, Table: in.Table, Catalog: ss.srv.cfg.Catalog.Snapshot(),
+		Database: ss.srv.cfg.ShardDB, SQL: in.ShardSQL, Binary: in.Options.Format == planner.CopyBinary,
+	})
+	n, err := ss.copyInRows(ctx, in, loader)
+	if err != nil {
+		loader.Abort()
+		if implicit {
+			ss.endImplicit(ctx, false)
+		}
+		return "", err
+	}
+	if n, err = loader.Finish(); err != nil {
+		if implicit {
+			ss.endImplicit(ctx, false)
+		}
+		return "", err
+	}
+	if implicit {
+		if err := ss.endImplicit(ctx, true); err != nil {
+			return "", err
+		}
+	}
+	return fmt.Sprintf("COPY %d", n), nil
+}
+
+// copyInRows reads the client's COPY data and hands the rows to loader.
+func (ss *session) copyInRows(ctx context.Context, in *planner.CopyIn, loader *executor.CopyLoader) (int64, error) {
+	format := int16(0)
+	if in.Options.Format == planner.CopyBinary {
+		format = 1
+	}
+	codes := make([]uint16, len(in.Columns))
+	for i := range codes {
+		codes[i] = uint16(format)
+	}
+	ss.w.send(&pgproto3.CopyInResponse{OverallFormat: byte(format), ColumnFormatCodes: codes})
+	if err := ss.w.flush(); err != nil {
+		return 0, err
+	}
+	r := executor.NewCopyRowReader(in.Options, in.DistIndex)
+	route := func(last bool) error {
+		for {
+			next := r.Next
+			if last {
+				next = r.Last
+			}
+			row, key, line, ok, err := next()
+			if err != nil {
+				return ss.copyRowError(in, err)
+			}
+			if !ok {
+				return nil
+			}
+			shard, err := in.ShardOf(key)
+			if err != nil {
+				return withCopyContext(err, in, line, in.DistIndex)
+			}
+			if err := loader.Add(shard, row, line); err != nil {
+				return err
+			}
+		}
+	}
+	for {
+		msg, err := ss.be.Receive()
+		if err != nil {
+			return 0, &pgerr.Error{Code: pgerr.ConnectionFailure, Message: "connection lost during COPY", Err: err}
+		}
+		if ctx.Err() != nil {
+			return 0, pgerr.Canceled()
+		}
+		switch m := msg.(type) {
+		case *pgproto3.CopyData:
+			r.Feed(m.Data)
+			if err := route(false); err != nil {
+				return 0, err
+			}
+		case *pgproto3.CopyDone:
+			return 0, route(true)
+		case *pgproto3.CopyFail:
+			return 0, &pgerr.Error{Code: pgerr.QueryCanceled, Message: "COPY from stdin failed: " + m.Message}
+		case *pgproto3.Flush, *pgproto3.Sync:
+			// Ignored during COPY, as PostgreSQL does.
+		case *pgproto3.Terminate:
+			ss.conn.Close()
+			return 0, &pgerr.Error{Code: pgerr.ConnectionFailure, Message: "the client ended the connection during COPY"}
+		default:
+			return 0, &pgerr.Error{Code: pgerr.ProtocolViolation, Message: fmt.Sprintf("unexpected message type 0x%02x during COPY from stdin", msgType(msg))}
+		}
+	}
+}
+
+func msgType(m pgproto3.FrontendMessage) byte {
+	b, _ := m.Encode(nil)
+	if len(b) == 0 {
+		return 0
+	}
+	return b[0]
+}
+
+// copyRowError reports a row the coordinator could not read as PostgreSQL
+// would.
+func (ss *session) copyRowError(in *planner.CopyIn, err error) error {
+	var re *executor.CopyRowError
+	if !errors.As(err, &re) {
+		return err
+	}
+	msg := re.Msg
+	if re.Column >= 0 && re.Column < len(in.Columns) {
+		msg = fmt.Sprintf("%s %q", re.Msg, in.Columns[re.Column])
+	}
+	return withCopyContext(&pgerr.Error{Code: re.Code, Message: msg}, in, re.Line, -1)
+}
+
+// withCopyContext adds PostgreSQL's COPY error context.
+func withCopyContext(err error, in *planner.CopyIn, line int64, col int) error {
+	where := fmt.Sprintf("COPY %s, line %d", in.Table.Name, line)
+	if col >= 0 && col < len(in.Columns) {
+		where += ", column " + in.Columns[col]
+	}
+	var pe *pgerr.Error
+	if errors.As(err, &pe) {
+		c := *pe
+		c.Where = where
+		return &c
+	}
+	return &pgerr.Error{Code: pgerr.Code(err), Message: err.Error(), Where: where, Err: err}
+}
+
+// copyOut runs COPY ... TO STDOUT: every shard's own COPY for a table (in
+// shard order), or the query's rows formatted by the coordinator.
+func (ss *session) copyOut(ctx context.Context, out *planner.CopyOut) (string, error) {
+	format := int16(0)
+	if out.Options.Format == planner.CopyBinary {
+		format = 1
+	}
+	cols := out.Columns
+	if out.Query != nil {
+		cols = nil
+		for _, c := range out.Query.Columns {
+			cols = append(cols, c.Name)
+		}
+	}
+	codes := make([]uint16, len(cols))
+	for i := range codes {
+		codes[i] = uint16(format)
+	}
+	ss.w.send(&pgproto3.CopyOutResponse{OverallFormat: byte(format), ColumnFormatCodes: codes})
+	if out.Options.Header && format == 0 {
+		ss.w.send(&pgproto3.CopyData{Data: executor.AppendCopyHeader(nil, cols, out.Options)})
+	}
+	var n int64
+	var err error
+	if out.Query != nil {
+		n, err = ss.copyOutQuery(ctx, out)
+	} else {
+		n, err = ss.copyOutTable(ctx, out)
+	}
+	if err != nil {
+		return "", err
+	}
+	ss.w.send(&pgproto3.CopyDone{})
+	return fmt.Sprintf("COPY %d", n), nil
+}
+
+func (ss *session) copyOutQuery(ctx context.Context, out *planner.CopyOut) (int64, error) {
+	rows, err := out.Query.Root.Open(ctx, ss.runtime(nil), executor.Params{OIDs: out.Query.ParamOIDs})
+	if err != nil {
+		return 0, err
+	}
+	var buf []byte
+	var n int64
+	for rows.Next() {
+		buf = executor.AppendCopyRow(buf[:0], rows.Values(), out.Options)
+		ss.w.send(&pgproto3.CopyData{Data: buf})
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return 0, err
+	}
+	_, err = rows.Close()
+	return n, err
+}
+
+func (ss *session) copyOutTable(ctx context.Context, out *planner.CopyOut) (int64, error) {
+	snap := ss.srv.cfg.Catalog.Snapshot()
+	binary := out.Options.Format == planner.CopyBinary
+	if binary {
+		ss.w.send(&pgproto3.CopyData{Data: executor.CopyBinaryHeader})
+	}
+	send := func(p []byte) error {
+		ss.w.send(&pgproto3.CopyData{Data: p})
+		return ss.w.err
+	}
+	var total int64
+	for i, sh := range out.Table.Shards {
+		if out.Table.Method == catalog.MethodReplication && i > 0 {
+			break
+		}
+		n, ok := snap.Node(sh.Placements[0])
+		if !ok {
+			return 0, fmt.Errorf("coordinator: shard %d is placed on unknown node %d", sh.ID, sh.Placements[0])
+		}
+		c, err := sessionConns{ss}.Acquire(ctx, n, ss.srv.cfg.ShardDB)
+		if err != nil {
+			return 0, err
+		}
+		var w interface{ Write([]byte) (int, error) } = copyDataWriter(send)
+		var body *executor.BinaryCopyBody
+		if binary {
+			body = executor.NewBinaryCopyBody(send)
+			w = body
+		}
+		tag, err := c.PgConn().CopyTo(ctx, w, out.ShardSQL(sh))
+		c.Release(err != nil && !isServerErr(err))
+		if err == nil && body != nil {
+			err = body.End()
+		}
+		if err != nil {
+			return 0, err
+		}
+		total += tag.RowsAffected()
+	}
+	if binary {
+		ss.w.send(&pgproto3.CopyData{Data: executor.CopyBinaryTrailer})
+	}
+	return total, nil
+}
+
+// copyDataWriter sends what a data node's COPY writes as CopyData.
+type copyDataWriter func([]byte) error
+
+func (f copyDataWriter) Write(p []byte) (int, error) {
+	if err := f(p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
