@@ -1,6 +1,7 @@
 package test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -267,4 +268,49 @@ func BenchmarkCommit(b *testing.B) {
 			b.Logf("8 clients: %.0f commits/s writing on one node, %.0f writing on two (two-phase commit): %.2f×", one, two, two/one)
 		}
 	})
+}
+
+// BenchmarkCopyIngest compares COPY FROM STDIN of the same rows (text
+// format) into a distributed table through the coordinator (3 data nodes)
+// and into one stock PostgreSQL, in the same run, and prints rows/s and
+// the ratio.
+//
+//	go test ./test -run '^$' -bench CopyIngest -benchtime 3x
+func BenchmarkCopyIngest(b *testing.B) {
+	const rows = 1_000_000
+	var data bytes.Buffer
+	for i := 1; i <= rows; i++ {
+		fmt.Fprintf(&data, "%d\t%d\t0\tfiller-%d\n", i, i%10, i)
+	}
+	c := harness.Start(b, harness.Options{Nodes: 3, Shards: 12})
+	ref := harness.StartPostgres(b)
+	ctx := context.Background()
+	load := func(url string) time.Duration {
+		conn := connectMode(b, url, pgx.QueryExecModeSimpleProtocol)
+		var total time.Duration
+		for i := 0; i < b.N; i++ {
+			for _, sql := range []string{"DROP TABLE IF EXISTS ingest", "CREATE TABLE ingest (aid int PRIMARY KEY, bid int, abalance int, filler text)"} {
+				if _, err := conn.Exec(ctx, sql); err != nil {
+					b.Fatal(err)
+				}
+			}
+			start := time.Now()
+			tag, err := conn.PgConn().CopyFrom(ctx, bytes.NewReader(data.Bytes()), "COPY ingest FROM STDIN")
+			total += time.Since(start)
+			if err != nil || tag.RowsAffected() != rows {
+				b.Fatalf("COPY: %v, %v", tag, err)
+			}
+		}
+		return total
+	}
+	b.ResetTimer()
+	d := load(ref)
+	co := load(c.ClientURL)
+	b.StopTimer()
+	directRate := float64(rows*b.N) / d.Seconds()
+	coordRate := float64(rows*b.N) / co.Seconds()
+	b.ReportMetric(directRate, "direct-rows/s")
+	b.ReportMetric(coordRate, "distgres-rows/s")
+	b.ReportMetric(coordRate/directRate, "ratio")
+	b.Logf("COPY of %d rows: stock PostgreSQL %.0f rows/s, distgres (3 nodes) %.0f rows/s, ratio %.2f", rows, directRate, coordRate, coordRate/directRate)
 }

@@ -623,13 +623,26 @@ func TestLibpq(t *testing.T) {
 		libpqExpectCode(t, "update of the distribution column with parameters", err, "0A000")
 		_, err = db.ExecContext(ctx, "SELECT * FROM accounts FOR UPDATE")
 		libpqExpectCode(t, "SELECT ... FOR UPDATE over many shards", err, "0A000")
-		// COPY FROM STDIN through lib/pq's CopyIn.
+		// COPY FROM STDIN through lib/pq's CopyIn: a duplicate key fails
+		// the COPY, and the block with it.
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = tx.PrepareContext(ctx, pq.CopyIn("accounts", "id", "owner"))
-		libpqExpectCode(t, "COPY FROM STDIN", err, "0A000")
+		stmt, err := tx.PrepareContext(ctx, pq.CopyIn("accounts", "id", "owner"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []int{7001, 7002, 7} {
+			if _, err = stmt.ExecContext(ctx, id, fmt.Sprintf("copied%d", id)); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			_, err = stmt.ExecContext(ctx)
+		}
+		libpqExpectCode(t, "COPY FROM STDIN with a duplicate key", err, "23505")
+		stmt.Close()
 		tx.Rollback()
 
 		// None of the failed statements changed anything, and the pool's
