@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# compare.sh - distgres against stock PostgreSQL and PgBouncer, in one run on
+# one machine.
+#
+# Starts, on 127.0.0.1 only: a stock PostgreSQL 15 ("direct"), PgBouncer in
+# front of it ("bouncer", session pooling so that -M prepared works with the
+# Debian 12 PgBouncer 1.18), and a distgres cluster (`distgres up`, 3 data
+# nodes). Then measures and prints ratios:
+#   (a) pgbench -S tps, simple and prepared, 1 and 8 clients
+#   (b) pgbench TPC-B-like tps (its transactions span nodes in distgres)
+#   (c) COPY ingest rows/s of ROWS rows
+#   (d) a scatter aggregate (count, sum, avg) and a GROUP BY over those rows
+#   (e) the coordinator's CPU per router statement (its /proc accounting)
+# Everything it started is stopped on exit. With -a the results, with the
+# machine's description, are appended to BENCHMARKS.md.
+#
+# Usage: bench/compare.sh [-T seconds] [-s scale] [-R rows] [-a]
+# Run from the repository root, as root (PostgreSQL runs as the postgres
+# OS user) or as the postgres user.
+set -euo pipefail
+
+DURATION=10; SCALE=10; ROWS=10000000; APPEND=0
+while getopts "T:s:R:ah" opt; do
+  case $opt in
+    T) DURATION=$OPTARG ;; s) SCALE=$OPTARG ;; R) ROWS=$OPTARG ;; a) APPEND=1 ;;
+    *) sed -n "2,21p" "$0"; exit 2 ;;
+  esac
+done
+
+PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)}
+HOST=127.0.0.1
+PG_PORT=${PG_PORT:-56440}; BOUNCER_PORT=${BOUNCER_PORT:-56441}; DG_PORT=${DG_PORT:-56442}
+WORK=$(mktemp -d /tmp/distgres-bench.XXXXXX); chmod 755 "$WORK"
+if [ "$(id -u)" -eq 0 ]; then chown postgres "$WORK"; fi
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+PIDS=()
+cleanup() {
+  set +e
+  [ -f "$WORK/bouncer.pid" ] && kill "$(cat "$WORK/bouncer.pid")" 2>/dev/null
+  for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+  as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -m fast stop >/dev/null 2>&1
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+if ! command -v pgbouncer >/dev/null; then
+  [ "$(id -u)" -eq 0 ] || { log "pgbouncer is missing"; exit 1; }
+  log "installing pgbouncer"; DEBIAN_FRONTEND=noninteractive apt-get install -y -q pgbouncer >/dev/null
+fi
+
+log "starting stock PostgreSQL on $PG_PORT"
+as_pg "$PGBIN/initdb" -D "$WORK/pg" -U postgres -A trust --no-sync >/dev/null
+cat >> "$WORK/pg/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+max_connections = 200
+shared_buffers = 256MB
+fsync = off
+synchronous_commit = off
+unix_socket_directories = '$WORK'
+CONF
+as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg.log" -w start >/dev/null
+
+log "starting pgbouncer on $BOUNCER_PORT"
+cat > "$WORK/bouncer.ini" <<CONF
+[databases]
+postgres = host=$HOST port=$PG_PORT dbname=postgres
+[pgbouncer]
+listen_addr = $HOST
+listen_port = $BOUNCER_PORT
+auth_type = trust
+auth_file = $WORK/users.txt
+pool_mode = session
+max_client_conn = 200
+default_pool_size = 50
+logfile = $WORK/bouncer.log
+pidfile = $WORK/bouncer.pid
+unix_socket_dir =
+CONF
+echo '"postgres" ""' > "$WORK/users.txt"
+chown -R postgres "$WORK" 2>/dev/null || true
+as_pg pgbouncer "$WORK/bouncer.ini" >/dev/null 2>&1 &
+PIDS+=($!)
+
+log "starting distgres (3 data nodes) on $DG_PORT"
+go build -o "$WORK/distgres" ./cmd/distgres
+"$WORK/distgres" up --dir "$WORK/dg" --nodes 3 --port "$DG_PORT" --shards 24 > "$WORK/dg.out" 2> "$WORK/dg.err" &
+DG_PID=$!; PIDS+=($DG_PID)
+for _ in $(seq 1 120); do grep -q '^coordinator:' "$WORK/dg.out" 2>/dev/null && break; sleep 1; done
+grep -q '^coordinator:' "$WORK/dg.out" || { cat "$WORK/dg.err" >&2; exit 1; }
+# The data nodes are tuned like the stock server.
+for port in $(grep '^data node' "$WORK/dg.out" | sed 's/.*127.0.0.1:\([0-9]*\).*/\1/'); do
+  "$PGBIN/psql" -X -q -h $HOST -p "$port" -U postgres -d postgres -c "ALTER SYSTEM SET fsync = off" -c "ALTER SYSTEM SET synchronous_commit = off" -c "SELECT pg_reload_conf()" >/dev/null
+done
+
+url() { echo "postgres://postgres@$HOST:$1/postgres?sslmode=disable"; }
+DIRECT=$(url $PG_PORT); BOUNCER=$(url $BOUNCER_PORT); DG=$(url $DG_PORT)
+
+log "pgbench -i -s $SCALE on direct and on distgres"
+pgbench -i -q -s "$SCALE" "$DIRECT" >/dev/null 2>&1
+pgbench -i -q -s "$SCALE" "$DG" >/dev/null 2>&1
+
+tps() { # url clients mode script-args...
+  local u=$1 c=$2 m=$3; shift 3
+  pgbench -n -c "$c" -j "$(( c < 2 ? 1 : 2 ))" -T "$DURATION" -M "$m" "$@" "$u" 2>/dev/null | sed -n 's/^tps = \([0-9]*\).*/\1/p'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+RESULTS=()
+row() { RESULTS+=("$(printf '| %s | %s | %s | %s | %s | %s |' "$@")"); }
+
+log "(a) pgbench -S"
+for mode in simple prepared; do
+  for c in 1 8; do
+    d=$(tps "$DIRECT" $c $mode -S); b=$(tps "$BOUNCER" $c $mode -S)
+    t0=$(cpu_ticks $DG_PID); g=$(tps "$DG" $c $mode -S); t1=$(cpu_ticks $DG_PID)
+    cpu_us=$(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v tps="$g" -v T="$DURATION" 'BEGIN { n = tps * T; if (n > 0) printf "%.1f", t / hz * 1e6 / n; else print "-" }')
+    row "pgbench -S -M $mode, $c client(s)" "$d" "$b" "$g" "$(ratio "$g" "$d") / $(ratio "$g" "$b")" "coordinator CPU $cpu_us µs/stmt"
+  done
+done
+
+log "(b) TPC-B-like"
+d=$(tps "$DIRECT" 8 simple); b=$(tps "$BOUNCER" 8 simple); g=$(tps "$DG" 8 simple)
+row "pgbench TPC-B-like -M simple, 8 clients" "$d" "$b" "$g" "$(ratio "$g" "$d") / $(ratio "$g" "$b")" "multi-node transactions use 2PC"
+
+log "(c) COPY of $ROWS rows"
+DATA="$WORK/ingest.tsv"
+awk -v n="$ROWS" 'BEGIN { for (i = 1; i <= n; i++) printf "%d\t%d\t%d\tfiller-%d\n", i, i % 1000, i % 97, i }' > "$DATA"
+copy_rate() {
+  "$PGBIN/psql" -X -q "$1" -c "SET client_min_messages = warning" -c "DROP TABLE IF EXISTS ingest" -c "CREATE TABLE ingest (aid bigint PRIMARY KEY, bid int, abalance int, filler text)"
+  local s e; s=$(date +%s.%N)
+  "$PGBIN/psql" -X -q "$1" -c "\\copy ingest FROM '$DATA'"
+  e=$(date +%s.%N)
+  awk -v n="$ROWS" -v s="$s" -v e="$e" 'BEGIN { printf "%.0f", n / (e - s) }'
+}
+d=$(copy_rate "$DIRECT"); g=$(copy_rate "$DG")
+row "COPY FROM STDIN, rows/s" "$d" "-" "$g" "$(ratio "$g" "$d")" "$ROWS rows, text format"
+
+log "(d) scatter aggregate and GROUP BY"
+best_ms() { # url query: best of 3
+  local u=$1 q=$2 best=""
+  for _ in 1 2 3; do
+    ms=$("$PGBIN/psql" -X -q "$u" -c '\timing on' -c "$q" 2>/dev/null | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1)
+    best=$(awk -v a="$best" -v b="$ms" 'BEGIN { if (a == "" || b < a) print b; else print a }')
+  done
+  echo "$best"
+}
+for q in "SELECT count(*), sum(abalance), avg(abalance) FROM ingest" "SELECT bid, count(*), sum(abalance) FROM ingest GROUP BY bid"; do
+  "$PGBIN/psql" -X -q "$DIRECT" -c "ANALYZE ingest" >/dev/null; "$PGBIN/psql" -X -q "$DG" -c "ANALYZE ingest" >/dev/null
+  d=$(best_ms "$DIRECT" "$q"); g=$(best_ms "$DG" "$q")
+  row "$q (ms, lower is better)" "$d" "-" "$g" "$(ratio "$d" "$g")" "speed ratio distgres/direct"
+done
+
+{
+  echo
+  echo "## $(date +%Y-%m-%d) — bench/compare.sh (distgres vs stock PostgreSQL and PgBouncer)"
+  echo
+  echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(awk '/MemTotal/ { printf "%.0f GiB", $2/1048576 }' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME"), $("$PGBIN/postgres" --version), $(pgbouncer --version 2>/dev/null | head -1), $(go version | cut -d' ' -f3)."
+  echo "Each pgbench run lasts ${DURATION}s, scale $SCALE; distgres has 3 data nodes (24 shards) on the same machine; fsync off everywhere."
+  echo
+  echo "| test | direct | pgbouncer | distgres | distgres / direct / pgbouncer | note |"
+  echo "|---|---|---|---|---|---|"
+  printf '%s\n' "${RESULTS[@]}"
+} | tee "$WORK/results.md"
+if [ "$APPEND" = 1 ]; then cat "$WORK/results.md" >> BENCHMARKS.md; log "appended to BENCHMARKS.md"; fi
