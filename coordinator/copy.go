@@ -18,6 +18,8 @@ import (
 // commit when it wrote on several nodes): a bad row leaves nothing behind.
 func (ss *session) copyIn(ctx context.Context, in *planner.CopyIn) (string, error) {
 	implicit := ss.beginImplicit()
+	ss.writing = true
+	defer func() { ss.writing = false }()
 	loader := executor.NewCopyLoader(ctx, executor.CopyLoaderOptions{
 		Conns: sessionConns{ss}, Table: in.Table, Catalog: ss.srv.cfg.Catalog.Snapshot(),
 		Database: ss.srv.cfg.ShardDB, SQL: in.ShardSQL, Binary: in.Options.Format == planner.CopyBinary,

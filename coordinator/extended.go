@@ -230,6 +230,8 @@ func (ss *session) execute(ctx context.Context, m *pgproto3.Execute) error {
 	}()
 	if p.rows == nil {
 		p.implicit = p.plan.MultiNodeWrite && ss.beginImplicit()
+		ss.writing = p.plan.Writes
+		defer func() { ss.writing = false }()
 		rows, err := p.plan.Root.Open(p.ctx, ss.runtime(p.resultFormats), p.params)
 		if err != nil {
 			err = canceledOr(p.ctx, err)

@@ -37,6 +37,9 @@ type session struct {
 	// seqs are the session's last values of global sequences (currval,
 	// lastval).
 	seqs sessionSequences
+	// writing is set while a statement that writes runs: the transaction
+	// members it uses are known writers at commit.
+	writing bool
 	// skipToSync: an extended-protocol error happened; messages are
 	// ignored until Sync.
 	skipToSync bool

@@ -125,6 +125,8 @@ func (ss *session) runPlan(ctx context.Context, p *planner.Plan, params executor
 		ss.sendError(err, offset)
 		return false, false
 	}
+	ss.writing = p.Writes
+	defer func() { ss.writing = false }()
 	rt := ss.runtime(nil)
 	rows, err := p.Root.Open(ctx, rt, params)
 	if err != nil {

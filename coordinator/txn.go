@@ -40,6 +40,8 @@ type memberKey struct {
 type member struct {
 	conn   *pooledConn
 	broken bool
+	// wrote: a writing statement used it (see session.writing).
+	wrote bool
 	// ended: its transaction was ended by two-phase commit.
 	ended bool
 }
@@ -70,6 +72,7 @@ func (tx *transaction) acquire(ctx context.Context, node catalog.Node, db string
 		if m.broken || m.conn.PgConn().IsClosed() {
 			return nil, &pgerr.Error{Code: pgerr.ConnectionFailure, Message: "connection to data node " + node.Name + " was lost in this transaction"}
 		}
+		m.wrote = m.wrote || tx.ss.writing
 		return m, nil
 	}
 	c, err := tx.ss.pooled(ctx, node, db)
@@ -81,7 +84,7 @@ func (tx *transaction) acquire(ctx context.Context, node catalog.Node, db string
 		c.Release(true)
 		return nil, err
 	}
-	m := &member{conn: c}
+	m := &member{conn: c, wrote: tx.ss.writing}
 	tx.members[k] = m
 	tx.order = append(tx.order, k)
 	tx.ss.srv.blocks.add(node.ID, c.PgConn().PID(), tx)
@@ -164,19 +167,24 @@ func (tx *transaction) hasBrokenMember() bool {
 	return false
 }
 
-// shardWriters asks every shard database member whether its transaction
-// has written (has a transaction ID), all at once.
+// shardWriters returns the shard database members that wrote: those a
+// writing statement used, and those of the others that have a transaction
+// ID (asked all at once; a SELECT can write through a function).
 func (tx *transaction) shardWriters(ctx context.Context) ([]gtm.Branch, error) {
-	var keys []memberKey
+	var known, ask []memberKey
 	for _, k := range tx.order {
-		if k.db == tx.ss.srv.cfg.ShardDB {
-			keys = append(keys, k)
+		switch {
+		case k.db != tx.ss.srv.cfg.ShardDB:
+		case tx.members[k].wrote:
+			known = append(known, k)
+		default:
+			ask = append(ask, k)
 		}
 	}
-	wrote := make([]bool, len(keys))
-	errs := make([]error, len(keys))
+	wrote := make([]bool, len(ask))
+	errs := make([]error, len(ask))
 	var wg sync.WaitGroup
-	for i, k := range keys {
+	for i, k := range ask {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -189,14 +197,17 @@ func (tx *transaction) shardWriters(ctx context.Context) ([]gtm.Branch, error) {
 		}()
 	}
 	wg.Wait()
-	var out []gtm.Branch
-	for i, k := range keys {
+	for i, k := range ask {
 		if errs[i] != nil {
 			return nil, errs[i]
 		}
 		if wrote[i] {
-			out = append(out, gtm.Branch{Participant: catalog.Participant{Node: k.node, Database: k.db}, Conn: tx.members[k]})
+			known = append(known, k)
 		}
+	}
+	out := make([]gtm.Branch, 0, len(known))
+	for _, k := range known {
+		out = append(out, gtm.Branch{Participant: catalog.Participant{Node: k.node, Database: k.db}, Conn: tx.members[k]})
 	}
 	return out, nil
 }

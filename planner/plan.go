@@ -96,6 +96,10 @@ type Plan struct {
 	// outside a transaction block it runs in an implicit one (all nodes
 	// commit, or all roll back when one fails).
 	MultiNodeWrite bool
+	// Writes: the statement writes (INSERT, UPDATE, DELETE); the data node
+	// connections it uses in a transaction block are known writers, which
+	// commit does not need to ask about.
+	Writes bool
 }
 
 // DDL is a schema change: catalog commands and statements for the nodes.

@@ -17,6 +17,10 @@ func Build(ctx context.Context, env *Env, st *Statement) (*Plan, error) {
 		return nil, err
 	}
 	p.CatalogVersion = env.Catalog.Version()
+	switch st.Node.Node.(type) {
+	case *pg_query.Node_InsertStmt, *pg_query.Node_UpdateStmt, *pg_query.Node_DeleteStmt:
+		p.Writes = true
+	}
 	return p, nil
 }
 
