@@ -56,9 +56,7 @@ func IsDateTime(typeOID uint32) bool {
 func compareText(typeOID uint32, a, b []byte) int {
 	switch typeOID {
 	case oidInt2, oidInt4, oidInt8, oidOID:
-		x, _ := strconv.ParseInt(string(a), 10, 64)
-		y, _ := strconv.ParseInt(string(b), 10, 64)
-		return cmpInt(x, y)
+		return cmpIntText(a, b)
 	case oidFloat4, oidFloat8:
 		return cmpFloat(parseFloat(a), parseFloat(b))
 	case oidNumeric:
@@ -73,6 +71,33 @@ func compareText(typeOID uint32, a, b []byte) int {
 		// timestamps of years 1..9999 order as text.
 		return bytes.Compare(a, b)
 	}
+}
+
+// cmpIntText compares integers in PostgreSQL's output form (an optional
+// minus sign, no leading zeros) without parsing them: by sign, then by
+// number of digits, then digit by digit.
+func cmpIntText(a, b []byte) int {
+	negA := len(a) > 0 && a[0] == '-'
+	negB := len(b) > 0 && b[0] == '-'
+	switch {
+	case negA && !negB:
+		return -1
+	case !negA && negB:
+		return 1
+	case negA:
+		return cmpDigits(b[1:], a[1:])
+	}
+	return cmpDigits(a, b)
+}
+
+func cmpDigits(a, b []byte) int {
+	if len(a) != len(b) {
+		if len(a) < len(b) {
+			return -1
+		}
+		return 1
+	}
+	return bytes.Compare(a, b)
 }
 
 func cmpInt(x, y int64) int {

@@ -57,10 +57,12 @@ func (m *MergeSort) Explain() Description {
 type mergeRows struct {
 	streams []*nodeStream
 	keys    []SortKey
-	h       []int // heap of stream indexes whose current row is pending
-	last    int   // stream whose row was returned last
-	err     error
-	cancel  context.CancelFunc
+	// h is a heap of the indexes of streams with a current row; its top
+	// is the stream whose row Values returns.
+	h      []int
+	last   int // stream whose row was returned last (-1: none yet)
+	err    error
+	cancel context.CancelFunc
 }
 
 func (r *mergeRows) Len() int { return len(r.h) }
@@ -86,19 +88,23 @@ func (r *mergeRows) Next() bool {
 		return false
 	}
 	if r.last >= 0 {
+		// The top's row was passed on: move that stream to its next row
+		// and restore the heap in place (no pop and push).
 		s := r.streams[r.last]
 		if s.Next() {
-			heap.Push(r, r.last)
+			heap.Fix(r, 0)
 		} else if err := s.Err(); err != nil {
 			r.err = err
 			return false
+		} else {
+			heap.Pop(r)
 		}
 		r.last = -1
 	}
 	if len(r.h) == 0 {
 		return false
 	}
-	r.last = heap.Pop(r).(int)
+	r.last = r.h[0]
 	return true
 }
 

@@ -50,8 +50,17 @@ func runCoordinator(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&users, "user", "name:password of a user (repeatable); enables password authentication")
 	recovery := fs.Duration("recovery-interval", 10*time.Second, "how often the Raft leader looks for in-doubt prepared transactions")
 	verbose := fs.Bool("v", false, "log to stderr")
+	pprofAddr := fs.String("pprof", "", "serve Go profiles on this address (e.g. 127.0.0.1:6060)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *pprofAddr != "" {
+		ln, err := servePprof(*pprofAddr, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "distgres coordinator: %v\n", err)
+			return 1
+		}
+		defer ln.Close()
 	}
 	if *data == "" || *raftAddr == "" || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "distgres coordinator: --data and --raft-addr are required")

@@ -64,8 +64,17 @@ func up(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&users, "user", "name:password of a user (repeatable); enables password authentication")
 	coordinators := fs.Int("coordinators", 1, "number of coordinators; more than one runs each as its own process, on ports PORT, PORT+1, ...")
 	verbose := fs.Bool("v", false, "log to stderr")
+	pprofAddr := fs.String("pprof", "", "serve Go profiles on this address (e.g. 127.0.0.1:6060)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *pprofAddr != "" {
+		ln, err := servePprof(*pprofAddr, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "distgres: %v\n", err)
+			return 1
+		}
+		defer ln.Close()
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "distgres up: unexpected argument %q\n", fs.Arg(0))
