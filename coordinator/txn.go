@@ -40,13 +40,38 @@ type memberKey struct {
 type member struct {
 	conn   *pooledConn
 	broken bool
+	// pending are the statements that open the block on this connection
+	// (BEGIN, replayed savepoints and SET LOCALs), not sent yet: the
+	// executor sends them in the same round trip as the first statement
+	// (TakePreamble); any other use sends them first (PgConn).
+	pending []string
+	ctx     context.Context
 	// wrote: a writing statement used it (see session.writing).
 	wrote bool
 	// ended: its transaction was ended by two-phase commit.
 	ended bool
 }
 
-func (m *member) PgConn() *pgconn.PgConn { return m.conn.PgConn() }
+// PgConn returns the connection, with the block opened on it.
+func (m *member) PgConn() *pgconn.PgConn {
+	pc := m.conn.PgConn()
+	if pre := m.TakePreamble(); len(pre) > 0 {
+		if _, err := pc.Exec(m.ctx, strings.Join(pre, "; ")).ReadAll(); err != nil {
+			// Nothing may run on it outside the block.
+			m.broken = true
+			pc.Close(context.WithoutCancel(m.ctx))
+		}
+	}
+	return pc
+}
+
+// TakePreamble hands the block's opening statements to a caller that
+// sends them ahead of its own, in one round trip.
+func (m *member) TakePreamble() []string {
+	pre := m.pending
+	m.pending = nil
+	return pre
+}
 
 // Retryable: a transaction's work cannot move to another connection.
 func (m *member) Retryable() bool { return false }
@@ -79,12 +104,8 @@ func (tx *transaction) acquire(ctx context.Context, node catalog.Node, db string
 	if err != nil {
 		return nil, err
 	}
-	q := strings.Join(append([]string{tx.begin}, tx.replay...), "; ")
-	if _, err := c.PgConn().Exec(ctx, q).ReadAll(); err != nil {
-		c.Release(true)
-		return nil, err
-	}
-	m := &member{conn: c, wrote: tx.ss.writing}
+	m := &member{conn: c, wrote: tx.ss.writing, ctx: context.WithoutCancel(ctx),
+		pending: append([]string{tx.begin}, tx.replay...)}
 	tx.members[k] = m
 	tx.order = append(tx.order, k)
 	tx.ss.srv.blocks.add(node.ID, c.PgConn().PID(), tx)
@@ -105,6 +126,10 @@ func (tx *transaction) onMembers(ctx context.Context, sql string) error {
 	var first error
 	for _, k := range tx.order {
 		m := tx.members[k]
+		if len(m.pending) > 0 {
+			m.pending = append(m.pending, sql) // sent when it opens
+			continue
+		}
 		if _, err := m.conn.PgConn().Exec(ctx, sql).ReadAll(); err != nil && first == nil {
 			first = err
 		}
@@ -174,7 +199,7 @@ func (tx *transaction) shardWriters(ctx context.Context) ([]gtm.Branch, error) {
 	var known, ask []memberKey
 	for _, k := range tx.order {
 		switch {
-		case k.db != tx.ss.srv.cfg.ShardDB:
+		case k.db != tx.ss.srv.cfg.ShardDB, len(tx.members[k].pending) > 0: // not a shard, or never opened
 		case tx.members[k].wrote:
 			known = append(known, k)
 		default:
@@ -219,8 +244,8 @@ func (tx *transaction) end(ctx context.Context, verb string) error {
 	for _, k := range tx.order {
 		m := tx.members[k]
 		pc := m.conn.PgConn()
-		if m.ended {
-			continue
+		if m.ended || len(m.pending) > 0 {
+			continue // ended by two-phase commit, or never opened
 		}
 		if m.broken || pc.IsClosed() {
 			if first == nil && verb == "COMMIT" {

@@ -58,6 +58,13 @@ type Conn interface {
 	Retryable() bool
 }
 
+// PreambleConn is a Conn with statements to run before the next one on
+// it (a transaction block not opened yet); a caller that takes them sends
+// them in the same round trip as its own.
+type PreambleConn interface {
+	TakePreamble() []string
+}
+
 // ConnSource lends connections to data nodes. It is satisfied by the node
 // pools and by a transaction's pinned connections.
 type ConnSource interface {

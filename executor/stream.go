@@ -32,7 +32,11 @@ type nodeStream struct {
 	params  Params
 	formats []int16
 	seen    bool // a row or a result arrived
-	retried bool
+	// retries counts fresh connections tried after dead ones: a pool may
+	// hold several idle connections a restarted node has closed.
+	retries int
+	// skip counts the results of preamble statements still to discard.
+	skip int
 }
 
 // startTarget sends the target's statements and returns their stream
@@ -52,7 +56,14 @@ func (s *nodeStream) start() error {
 		return err
 	}
 	s.conn = conn
+	var pre []string
+	if p, ok := conn.(PreambleConn); ok {
+		pre = p.TakePreamble()
+	}
 	pc := conn.PgConn()
+	if len(pre) > 0 {
+		return s.startWithPreamble(pc, pre)
+	}
 	if len(t.SQL) == 1 {
 		if rt.Stmts != nil {
 			key := stmtKey(t.SQL[0], params.OIDs)
@@ -84,14 +95,53 @@ func (s *nodeStream) start() error {
 	return nil
 }
 
+// startWithPreamble sends the preamble and the target's statements in one
+// batch (one round trip); Next discards the preamble's results.
+func (s *nodeStream) startWithPreamble(pc *pgconn.PgConn, pre []string) error {
+	ctx, rt, t, params := s.ctx, s.rt, s.target, s.params
+	batch := &pgconn.Batch{}
+	for _, sql := range pre {
+		batch.ExecParams(sql, nil, nil, nil, nil)
+	}
+	s.skip = len(pre)
+	name := ""
+	if len(t.SQL) == 1 && rt.Stmts != nil {
+		key := stmtKey(t.SQL[0], params.OIDs)
+		var prepare bool
+		name, prepare = rt.Stmts.lookup(pc, key)
+		if prepare {
+			name = rt.Stmts.store(pc, key)
+			if _, err := pc.Prepare(ctx, name, t.SQL[0], params.OIDs); err != nil {
+				rt.Stmts.forget(pc, key)
+				name = ""
+			}
+		}
+		if name != "" {
+			s.stmts, s.stmtKey = rt.Stmts, key
+		}
+	}
+	if name != "" {
+		batch.ExecPrepared(name, params.Values, params.Formats, s.formats)
+	} else {
+		for _, sql := range t.SQL {
+			batch.ExecParams(sql, params.Values, params.OIDs, params.Formats, s.formats)
+		}
+	}
+	s.multi = pc.ExecBatch(ctx, batch)
+	return nil
+}
+
+// maxDeadConnRetries bounds the connections tried after dead ones.
+const maxDeadConnRetries = 16
+
 // retry sends the statements again on a fresh connection when the pooled
 // one was dead (the data node restarted since it was last used) and
 // nothing ran: the node reported its shutdown, or nothing was sent.
 func (s *nodeStream) retry(err error) bool {
-	if s.seen || s.retried || !s.conn.Retryable() || !connectionLost(err) {
+	if s.seen || s.retries >= maxDeadConnRetries || !s.conn.Retryable() || !connectionLost(err) {
 		return false
 	}
-	s.retried = true
+	s.retries++
 	if s.multi != nil {
 		s.multi.Close()
 	}
@@ -132,6 +182,15 @@ func (s *nodeStream) Next() bool {
 					continue
 				}
 				return false
+			}
+			if s.skip > 0 {
+				s.skip--
+				if _, err := s.multi.ResultReader().Close(); err != nil {
+					s.err = err
+					s.finish()
+					return false
+				}
+				continue
 			}
 			s.cur = s.multi.ResultReader()
 		}
@@ -202,9 +261,12 @@ func (s *nodeStream) Close() (string, error) {
 		if s.multi != nil {
 			for s.multi.NextResult() {
 				tag, err := s.multi.ResultReader().Close()
-				if err != nil && s.err == nil {
+				switch {
+				case err != nil && s.err == nil:
 					s.err = err
-				} else if err == nil {
+				case s.skip > 0:
+					s.skip-- // a preamble statement's result
+				case err == nil:
 					s.addTag(tag)
 				}
 			}
