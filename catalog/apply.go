@@ -25,7 +25,27 @@ func ApplyCommand(s *Snapshot, cmd Command) (*Snapshot, error) {
 		return nil, fmt.Errorf("apply %s: %w", c.Kind(), err)
 	}
 	next.version = s.version + 1
+	next.schemaVersion = s.schemaVersion
+	if changesSchema(s, c) {
+		next.schemaVersion++
+	}
 	return next, nil
+}
+
+// changesSchema reports whether a command applied to s can change what a
+// plan depends on. Transaction commands do when they carry catalog changes
+// (DDL); the commit decisions of data transactions do not.
+func changesSchema(s *Snapshot, c Command) bool {
+	switch c := c.(type) {
+	case SetCoordinator, RemoveCoordinator, ForgetTx, AllocateSequence, SetSequence:
+		return false
+	case BeginTx:
+		return len(c.Before) > 0
+	case DecideTx:
+		tx, ok := s.GlobalTx(c.ID)
+		return ok && tx.State == TxPending && len(tx.OnCommit)+len(tx.OnAbort) > 0
+	}
+	return true
 }
 
 // apply changes a snapshot under construction by one validated command.

@@ -154,3 +154,28 @@ func TestCoordinators(t *testing.T) {
 		t.Fatalf("removing twice: %v", err)
 	}
 }
+
+// Plans depend on the schema version: commit records of data transactions,
+// coordinators and sequence allocations leave it alone; DDL moves it.
+func TestSchemaVersion(t *testing.T) {
+	s := mustApply(t, withNodes(t, 1), hashTable("t", 23, 2),
+		CreateSequence{Schema: "public", Name: "q", Start: 1, Increment: 1, Min: 1, Max: 100})
+	v := s.SchemaVersion()
+	s = mustApply(t, s,
+		SetCoordinator{ID: "c1", RaftAddr: "h:1"},
+		DecideTx{ID: "0a", Commit: true, Participants: []Participant{{Node: 1, Database: "x"}}},
+		ForgetTx{IDs: []string{"0a"}},
+		AllocateSequence{Schema: "public", Name: "q", From: 1, Count: 10},
+		BeginTx{Tx: GlobalTx{ID: "0b"}}, DecideTx{ID: "0b", Commit: true})
+	if s.SchemaVersion() != v {
+		t.Fatalf("schema version moved from %d to %d without a schema change", v, s.SchemaVersion())
+	}
+	s = mustApply(t, s, BeginTx{Tx: GlobalTx{ID: "0c", OnCommit: mustEncode(t, DropTable{Schema: "public", Name: "t"})}})
+	if s.SchemaVersion() != v {
+		t.Fatal("a DDL intent without an immediate change moved the schema version")
+	}
+	s = mustApply(t, s, DecideTx{ID: "0c", Commit: true})
+	if s.SchemaVersion() != v+1 {
+		t.Fatalf("schema version %d after DDL commit, want %d", s.SchemaVersion(), v+1)
+	}
+}

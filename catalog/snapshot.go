@@ -25,8 +25,12 @@ const (
 // caller's own. The zero Snapshot is an empty catalog at version 0.
 type Snapshot struct {
 	version uint64
-	nodes   []Node   // sorted by ID
-	tables  []*Table // sorted by schema, then name
+	// schemaVersion counts the commands that change what plans depend on
+	// (nodes, tables, shards, placements, sequences), not transaction
+	// records, coordinators or sequence allocations.
+	schemaVersion uint64
+	nodes         []Node   // sorted by ID
+	tables        []*Table // sorted by schema, then name
 
 	coordinators []Coordinator // sorted by ID
 	txs          []GlobalTx    // sorted by ID
@@ -47,6 +51,13 @@ func NewSnapshot() *Snapshot {
 // Version counts the commands applied to reach this snapshot.
 func (s *Snapshot) Version() uint64 {
 	return s.version
+}
+
+// SchemaVersion changes only when something a plan depends on changes;
+// plan caches key on it, so that the commit records of global
+// transactions do not make every session plan again.
+func (s *Snapshot) SchemaVersion() uint64 {
+	return s.schemaVersion
 }
 
 // Nodes returns all nodes, sorted by ID.

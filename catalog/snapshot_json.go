@@ -19,6 +19,7 @@ var ErrSnapshotFormat = errors.New("catalog: unsupported snapshot format")
 type snapshotJSON struct {
 	Format           int           `json:"format"`
 	Version          uint64        `json:"version"`
+	SchemaVersion    uint64        `json:"schema_version,omitempty"`
 	NextNodeID       NodeID        `json:"next_node_id"`
 	NextShardID      int64         `json:"next_shard_id"`
 	NextColocationID uint32        `json:"next_colocation_id"`
@@ -34,6 +35,7 @@ func (s *Snapshot) MarshalJSON() ([]byte, error) {
 	return json.Marshal(snapshotJSON{
 		Format:           SnapshotFormat,
 		Version:          s.version,
+		SchemaVersion:    s.schemaVersion,
 		NextNodeID:       s.nextNodeID,
 		NextShardID:      s.nextShardID,
 		NextColocationID: s.nextColocationID,
@@ -58,6 +60,7 @@ func (s *Snapshot) UnmarshalJSON(data []byte) error {
 	}
 	d := Snapshot{
 		version:          j.Version,
+		schemaVersion:    j.SchemaVersion,
 		nodes:            j.Nodes,
 		tables:           j.Tables,
 		nextNodeID:       j.NextNodeID,

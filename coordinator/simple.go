@@ -200,7 +200,7 @@ func (ss *session) fastPath(ctx context.Context, query string) bool {
 	if !ok {
 		return false
 	}
-	version := ss.srv.cfg.Catalog.Snapshot().Version()
+	version := ss.srv.cfg.Catalog.Snapshot().SchemaVersion()
 	key := n.key
 	if dd := ss.settings.local[SettingDefaultDistribution]; dd != "" {
 		key = dd + "\x00" + key

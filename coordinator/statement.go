@@ -91,7 +91,7 @@ func (ss *session) plan(ctx context.Context, st *parsedStatement, paramOIDs []ui
 	if dd := ss.settings.local[SettingDefaultDistribution]; dd != "" {
 		key = dd + "\x00" + key
 	}
-	if p := ss.plans.get(key, snap.Version()); p != nil {
+	if p := ss.plans.get(key, snap.SchemaVersion()); p != nil {
 		return p, nil
 	}
 	p, err := ss.planUncached(ctx, st, paramOIDs)

@@ -87,7 +87,8 @@ type Plan struct {
 	// CopyIn and CopyOut are set for KindCopyIn and KindCopyOut.
 	CopyIn  *CopyIn
 	CopyOut *CopyOut
-	// CatalogVersion is the catalog snapshot the plan was made against.
+	// CatalogVersion is the schema version (Snapshot.SchemaVersion) of the
+	// catalog the plan was made against.
 	CatalogVersion uint64
 	// OneShot marks a plan that embeds values computed when it was made
 	// (admin functions answered by the coordinator): it is never reused.

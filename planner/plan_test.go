@@ -750,8 +750,8 @@ func renderPlan(snap *catalog.Snapshot, p *planner.Plan, err error) []string {
 	}
 	var lines []string
 	add := func(format string, args ...any) { lines = append(lines, fmt.Sprintf(format, args...)) }
-	if p.CatalogVersion != snap.Version() {
-		add("catalog version %d, want %d", p.CatalogVersion, snap.Version())
+	if p.CatalogVersion != snap.SchemaVersion() {
+		add("catalog version %d, want %d", p.CatalogVersion, snap.SchemaVersion())
 	}
 	switch p.Kind {
 	case planner.KindQuery:

@@ -16,7 +16,7 @@ func Build(ctx context.Context, env *Env, st *Statement) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.CatalogVersion = env.Catalog.Version()
+	p.CatalogVersion = env.Catalog.SchemaVersion()
 	switch st.Node.Node.(type) {
 	case *pg_query.Node_InsertStmt, *pg_query.Node_UpdateStmt, *pg_query.Node_DeleteStmt:
 		p.Writes = true
