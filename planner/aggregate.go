@@ -233,10 +233,16 @@ func splitAggregate(fc *pg_query.FuncCall, typ uint32) (executor.Agg, []*pg_quer
 		if len(fc.Args) != 1 {
 			return executor.Agg{}, nil, pgerr.New(pgerr.SyntaxError, "avg takes one argument")
 		}
-		arg := &pg_query.Node{Node: &pg_query.Node_TypeCast{TypeCast: &pg_query.TypeCast{
-			Arg:      clone(fc.Args[0]),
-			TypeName: &pg_query.TypeName{Names: []*pg_query.Node{pg_query.MakeStrNode("pg_catalog"), pg_query.MakeStrNode(cast)}, Typemod: -1},
-		}}}
+		arg := clone(fc.Args[0])
+		if cast == "float8" {
+			arg = &pg_query.Node{Node: &pg_query.Node_TypeCast{TypeCast: &pg_query.TypeCast{
+				Arg:      arg,
+				TypeName: &pg_query.TypeName{Names: []*pg_query.Node{pg_query.MakeStrNode("pg_catalog"), pg_query.MakeStrNode(cast)}, Typemod: -1},
+			}}}
+		}
+		// A numeric avg (of integers or numeric) needs an exact sum: the
+		// argument's own sum is exact (bigint for smallint and integer,
+		// numeric otherwise) and cheaper than summing it cast to numeric.
 		sum := &pg_query.FuncCall{Funcname: []*pg_query.Node{pg_query.MakeStrNode("sum")}, Args: []*pg_query.Node{arg}, Location: -1}
 		cnt := &pg_query.FuncCall{Funcname: []*pg_query.Node{pg_query.MakeStrNode("count")}, Args: []*pg_query.Node{clone(fc.Args[0])}, Location: -1}
 		if fc.AggFilter != nil {

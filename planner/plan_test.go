@@ -343,7 +343,7 @@ var planCases = []planCase{
 	{name: "agg/group-by-dist-pushdown", sql: "SELECT id, count(*), sum(v) FROM t GROUP BY id"},
 	{name: "agg/group-by-dist-position-order-limit", sql: "SELECT id, count(*) FROM t GROUP BY 1 ORDER BY 2 DESC LIMIT 5"},
 	{name: "agg/group-by-dist-having", sql: "SELECT id FROM t GROUP BY id HAVING count(*) > 1"},
-	{name: "agg/two-phase", sql: "SELECT count(*), sum(id), min(name), max(v), avg(v) FROM t", check: workerSQL(`sum(v::numeric), count(v)`, ``)},
+	{name: "agg/two-phase", sql: "SELECT count(*), sum(id), min(name), max(v), avg(v) FROM t", check: workerSQL(`max(v), sum(v), count(v)`, ``)},
 	{name: "agg/two-phase-avg-int-where-param", sql: "SELECT avg(id) FROM t WHERE name <> $1"},
 	{name: "agg/group-by-other", sql: "SELECT name, count(*), avg(v) FROM t GROUP BY name ORDER BY name LIMIT 10"},
 	{name: "agg/group-by-other-position", sql: "SELECT name, sum(v) FROM t GROUP BY 1 ORDER BY 2 DESC"},
