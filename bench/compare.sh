@@ -14,16 +14,19 @@
 # Everything it started is stopped on exit. With -a the results, with the
 # machine's description, are appended to BENCHMARKS.md.
 #
-# Usage: bench/compare.sh [-T seconds] [-s scale] [-R rows] [-a]
+# Usage: bench/compare.sh [-T seconds] [-s scale] [-R rows] [-m] [-a]
+# -m puts the distgres cluster (data nodes and the Raft log) on /dev/shm:
+# its commit-decision log then costs no real fsync, as the compared
+# PostgreSQL, which runs with fsync off.
 # Run from the repository root, as root (PostgreSQL runs as the postgres
 # OS user) or as the postgres user.
 set -euo pipefail
 
-DURATION=10; SCALE=10; ROWS=10000000; APPEND=0
-while getopts "T:s:R:ah" opt; do
+DURATION=10; SCALE=10; ROWS=10000000; APPEND=0; MEMORY=0
+while getopts "T:s:R:mah" opt; do
   case $opt in
-    T) DURATION=$OPTARG ;; s) SCALE=$OPTARG ;; R) ROWS=$OPTARG ;; a) APPEND=1 ;;
-    *) sed -n "2,21p" "$0"; exit 2 ;;
+    T) DURATION=$OPTARG ;; s) SCALE=$OPTARG ;; R) ROWS=$OPTARG ;; a) APPEND=1 ;; m) MEMORY=1 ;;
+    *) sed -n "2,24p" "$0"; exit 2 ;;
   esac
 done
 
@@ -42,6 +45,7 @@ cleanup() {
   for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
   as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -m fast stop >/dev/null 2>&1
+  [ "${DG_DIR:-}" != "" ] && [ "$MEMORY" = 1 ] && rm -rf "$(dirname "$DG_DIR")"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -87,7 +91,9 @@ PIDS+=($!)
 
 log "starting distgres (3 data nodes) on $DG_PORT"
 go build -o "$WORK/distgres" ./cmd/distgres
-"$WORK/distgres" up --dir "$WORK/dg" --nodes 3 --port "$DG_PORT" --shards 24 > "$WORK/dg.out" 2> "$WORK/dg.err" &
+DG_DIR="$WORK/dg"
+if [ "$MEMORY" = 1 ]; then DG_DIR=$(mktemp -d /dev/shm/distgres-bench.XXXXXX); chmod 755 "$DG_DIR"; DG_DIR="$DG_DIR/dg"; fi
+"$WORK/distgres" up --dir "$DG_DIR" --nodes 3 --port "$DG_PORT" --shards 24 > "$WORK/dg.out" 2> "$WORK/dg.err" &
 DG_PID=$!; PIDS+=($DG_PID)
 for _ in $(seq 1 120); do grep -q '^coordinator:' "$WORK/dg.out" 2>/dev/null && break; sleep 1; done
 grep -q '^coordinator:' "$WORK/dg.out" || { cat "$WORK/dg.err" >&2; exit 1; }
@@ -160,7 +166,8 @@ done
   echo "## $(date +%Y-%m-%d) — bench/compare.sh (distgres vs stock PostgreSQL and PgBouncer)"
   echo
   echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(awk '/MemTotal/ { printf "%.0f GiB", $2/1048576 }' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME"), $("$PGBIN/postgres" --version), $(pgbouncer --version 2>/dev/null | head -1), $(go version | cut -d' ' -f3)."
-  echo "Each pgbench run lasts ${DURATION}s, scale $SCALE; distgres has 3 data nodes (24 shards) on the same machine; fsync off everywhere."
+  where="its Raft log fsynced on $(df -T "$(dirname "$DG_DIR")" | awk 'NR==2 { print $2 }')"
+  echo "Each pgbench run lasts ${DURATION}s, scale $SCALE; distgres has 3 data nodes (24 shards) on the same machine, $where; PostgreSQL and the data nodes run with fsync off."
   echo
   echo "| test | direct | pgbouncer | distgres | distgres / direct / pgbouncer | note |"
   echo "|---|---|---|---|---|---|"
