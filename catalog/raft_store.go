@@ -240,31 +240,48 @@ func (st *RaftStore) Apply(ctx context.Context, cmd Command) (*Snapshot, error) 
 
 // propose commits data on the leader and returns its log index.
 func (st *RaftStore) propose(ctx context.Context, data []byte, hops int) (uint64, error) {
+	resp, err := st.viaLeader(ctx, hops, catalogRequest{Op: opApply, Command: data}, func() (catalogResponse, error) {
+		index, err := st.applyLocal(ctx, data)
+		return catalogResponse{Index: index}, err
+	})
+	if errors.Is(err, errForward) {
+		// The leader may have received it: sending it again could apply
+		// it twice.
+		return 0, fmt.Errorf("%w: %w: %v", ErrOutcomeUnknown, ErrNoQuorum, err)
+	}
+	return resp.Index, err
+}
+
+// errForward marks a request to the leader that failed after it was sent.
+var errForward = errors.New("catalog: forwarding to the raft leader failed")
+
+// viaLeader runs local when this coordinator leads the group, or sends req
+// to the leader, waiting (about 40 polls) while there is none.
+func (st *RaftStore) viaLeader(ctx context.Context, hops int, req catalogRequest, local func() (catalogResponse, error)) (catalogResponse, error) {
 	for attempt := 0; ; attempt++ {
 		if st.raft.State() == raft.Leader {
-			index, err := st.applyLocal(ctx, data)
+			resp, err := local()
 			if !errors.Is(err, raft.ErrNotLeader) {
-				return index, err
+				return resp, err
 			}
 		} else if addr, _ := st.raft.LeaderWithID(); addr != "" && hops < 3 {
-			resp, err := st.request(ctx, string(addr), catalogRequest{Op: opApply, Command: data, Hops: hops + 1})
+			req.Hops = hops + 1
+			resp, err := st.request(ctx, string(addr), req)
 			if err == nil {
-				return resp.Index, resp.err()
+				return resp, resp.err()
 			}
 			if !errors.Is(err, errRetry) {
-				// The leader may have received it: sending it again
-				// could apply it twice.
-				return 0, fmt.Errorf("%w: %w: forwarding to the leader %s: %v", ErrOutcomeUnknown, ErrNoQuorum, addr, err)
+				return catalogResponse{}, fmt.Errorf("%w: %s: %v", errForward, addr, err)
 			}
 		}
 		if attempt >= 40 {
-			return 0, ErrNoQuorum
+			return catalogResponse{}, ErrNoQuorum
 		}
 		select {
 		case <-ctx.Done():
-			return 0, ctx.Err()
+			return catalogResponse{}, ctx.Err()
 		case <-st.stop:
-			return 0, ErrClosed
+			return catalogResponse{}, ErrClosed
 		case <-time.After(st.leaderPoll()):
 		}
 	}
@@ -341,27 +358,10 @@ func (st *RaftStore) join(ctx context.Context) error {
 
 // addVoter adds a member through the leader.
 func (st *RaftStore) addVoter(ctx context.Context, id, addr string, hops int) error {
-	for attempt := 0; ; attempt++ {
-		if st.raft.State() == raft.Leader {
-			err := st.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, 10*time.Second).Error()
-			if !errors.Is(err, raft.ErrNotLeader) {
-				return err
-			}
-		} else if leader, _ := st.raft.LeaderWithID(); leader != "" && hops < 3 {
-			resp, err := st.request(ctx, string(leader), catalogRequest{Op: opJoin, ID: id, Addr: addr, Hops: hops + 1})
-			if err == nil {
-				return resp.err()
-			}
-		}
-		if attempt >= 40 {
-			return ErrNoQuorum
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(st.leaderPoll()):
-		}
-	}
+	_, err := st.viaLeader(ctx, hops, catalogRequest{Op: opJoin, ID: id, Addr: addr}, func() (catalogResponse, error) {
+		return catalogResponse{}, st.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, 10*time.Second).Error()
+	})
+	return err
 }
 
 // RemoveMember removes a coordinator from the Raft group and the catalog.
@@ -377,27 +377,10 @@ func (st *RaftStore) RemoveMember(ctx context.Context, id string) error {
 }
 
 func (st *RaftStore) removeVoter(ctx context.Context, id string, hops int) error {
-	for attempt := 0; ; attempt++ {
-		if st.raft.State() == raft.Leader {
-			err := st.raft.RemoveServer(raft.ServerID(id), 0, 10*time.Second).Error()
-			if !errors.Is(err, raft.ErrNotLeader) {
-				return err
-			}
-		} else if leader, _ := st.raft.LeaderWithID(); leader != "" && hops < 3 {
-			resp, err := st.request(ctx, string(leader), catalogRequest{Op: opRemove, ID: id, Hops: hops + 1})
-			if err == nil {
-				return resp.err()
-			}
-		}
-		if attempt >= 40 {
-			return ErrNoQuorum
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(st.leaderPoll()):
-		}
-	}
+	_, err := st.viaLeader(ctx, hops, catalogRequest{Op: opRemove, ID: id}, func() (catalogResponse, error) {
+		return catalogResponse{}, st.raft.RemoveServer(raft.ServerID(id), 0, 10*time.Second).Error()
+	})
+	return err
 }
 
 // register records this coordinator's addresses and incarnation, retrying
