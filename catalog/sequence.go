@@ -139,6 +139,10 @@ func (s *Snapshot) Sequences() []Sequence {
 	return slices.Clone(s.seqs)
 }
 
+// HasSequences reports whether there is any global sequence (a cheap test
+// on the query path).
+func (s *Snapshot) HasSequences() bool { return len(s.seqs) > 0 }
+
 // Sequence returns one global sequence.
 func (s *Snapshot) Sequence(schema, name string) (Sequence, bool) {
 	i, ok := s.seqIndex(schema, name)
@@ -194,7 +198,7 @@ func (s *Snapshot) allocateSequence(c AllocateSequence) error {
 	if q.Next != c.From {
 		return fmt.Errorf("sequence %s.%s is at %d, not %d: %w", c.Schema, c.Name, q.Next, c.From, ErrSequenceMoved)
 	}
-	n, err := q.available(c.Count)
+	n, err := q.Available(c.Count)
 	if err != nil {
 		return err
 	}
@@ -204,9 +208,9 @@ func (s *Snapshot) allocateSequence(c AllocateSequence) error {
 	return nil
 }
 
-// available returns how many of want values the sequence can still hand
+// Available returns how many of want values the sequence can still hand
 // out from Next (at least one), or ErrSequenceExhausted.
-func (q *Sequence) available(want int64) (int64, error) {
+func (q *Sequence) Available(want int64) (int64, error) {
 	var left int64
 	if q.Increment > 0 {
 		if q.Next > q.Max {
@@ -224,10 +228,6 @@ func (q *Sequence) available(want int64) (int64, error) {
 	}
 	return min(want, left), nil
 }
-
-// Available returns how many of want values an allocation at the
-// sequence's current Next would hand out.
-func (q Sequence) Available(want int64) (int64, error) { return q.available(want) }
 
 func (s *Snapshot) setSequence(c SetSequence) error {
 	i, ok := s.seqIndex(c.Schema, c.Name)

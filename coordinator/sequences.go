@@ -9,6 +9,7 @@ import (
 
 	"github.com/distgres/distgres/catalog"
 	"github.com/distgres/distgres/pgerr"
+	"github.com/distgres/distgres/planner"
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 )
 
@@ -32,7 +33,7 @@ func (q *sessionSequences) drew(schema, name string, v int64) {
 // inserts into a table with columns filled from global sequences.
 func (ss *session) needsSequences(st *parsedStatement) bool {
 	snap := ss.srv.cfg.Catalog.Snapshot()
-	if len(snap.Sequences()) == 0 {
+	if !snap.HasSequences() {
 		return false
 	}
 	if ins := st.node.GetInsertStmt(); ins != nil {
@@ -183,12 +184,10 @@ func (ss *session) insertColumns(ctx context.Context, ins *pg_query.InsertStmt, 
 		return cols, nil
 	}
 	schema, table := relationName(ins.Relation)
-	v, _, err := shell{ss}.QueryValue(ctx, "SELECT string_agg(attname, chr(31) ORDER BY attnum) FROM pg_catalog.pg_attribute WHERE attrelid = "+
-		quoteRegclass(schema, table)+" AND attnum > 0 AND NOT attisdropped")
+	cols, err := planner.TableColumns(ctx, shell{ss}, schema, table)
 	if err != nil {
 		return nil, err
 	}
-	cols := strings.Split(v, "\x1f")
 	// Name every column the rows give, so that an appended one lines up.
 	sel := ins.SelectStmt.GetSelectStmt()
 	width := 0
@@ -205,10 +204,6 @@ func (ss *session) insertColumns(ctx context.Context, ins *pg_query.InsertStmt, 
 		return cols[:width], nil
 	}
 	return cols, nil
-}
-
-func quoteRegclass(schema, table string) string {
-	return "'" + strings.ReplaceAll(`"`+strings.ReplaceAll(schema, `"`, `""`)+`"."`+strings.ReplaceAll(table, `"`, `""`)+`"`, "'", "''") + "'::regclass"
 }
 
 func indexOf(list []string, s string) int {

@@ -162,7 +162,7 @@ func containsName(list []string, s string) bool {
 }
 
 // copyColumns returns the listed columns, or every column of the table in
-// order (asked of the shell).
+// order.
 func copyColumns(ctx context.Context, env *Env, t *catalog.Table, list []*pg_query.Node) ([]string, error) {
 	var cols []string
 	for _, n := range list {
@@ -171,13 +171,18 @@ func copyColumns(ctx context.Context, env *Env, t *catalog.Table, list []*pg_que
 	if len(cols) > 0 {
 		return cols, nil
 	}
-	v, ok, err := env.Shell.QueryValue(ctx, "SELECT string_agg(attname, chr(31) ORDER BY attnum) FROM pg_catalog.pg_attribute WHERE attrelid = "+
-		sqlquote.Literal(sqlquote.Ident(t.Schema)+"."+sqlquote.Ident(t.Name))+"::regclass AND attnum > 0 AND NOT attisdropped")
+	return TableColumns(ctx, env.Shell, t.Schema, t.Name)
+}
+
+// TableColumns asks the shell for a table's columns, in order.
+func TableColumns(ctx context.Context, sh Shell, schema, table string) ([]string, error) {
+	v, ok, err := sh.QueryValue(ctx, "SELECT string_agg(attname, chr(31) ORDER BY attnum) FROM pg_catalog.pg_attribute WHERE attrelid = "+
+		sqlquote.Literal(sqlquote.Ident(schema)+"."+sqlquote.Ident(table))+"::regclass AND attnum > 0 AND NOT attisdropped")
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return nil, pgerr.New(pgerr.UndefinedTable, "relation %q has no columns", t.Name)
+		return nil, pgerr.New(pgerr.UndefinedTable, "relation %q has no columns", table)
 	}
 	return strings.Split(v, "\x1f"), nil
 }
