@@ -56,79 +56,61 @@ func (s *nodeStream) start() error {
 		return err
 	}
 	s.conn = conn
+	// A transaction block not opened on this connection yet opens in the
+	// same round trip as the statements (Next discards its results).
 	var pre []string
 	if p, ok := conn.(PreambleConn); ok {
 		pre = p.TakePreamble()
 	}
 	pc := conn.PgConn()
-	if len(pre) > 0 {
-		return s.startWithPreamble(pc, pre)
-	}
-	if len(t.SQL) == 1 {
-		if rt.Stmts != nil {
-			key := stmtKey(t.SQL[0], params.OIDs)
-			name, prepare := rt.Stmts.lookup(pc, key)
-			if prepare {
-				name = rt.Stmts.store(pc, key)
-				if _, err := pc.Prepare(ctx, name, t.SQL[0], params.OIDs); err != nil {
-					// Run it unprepared: that reports the error as usual.
-					rt.Stmts.forget(pc, key)
-					name = ""
-				}
-			}
-			if name != "" {
-				s.single = pc.ExecPrepared(ctx, name, params.Values, params.Formats, resultFormats)
-				s.cur = s.single
-				s.stmts, s.stmtKey = rt.Stmts, key
-				return nil
-			}
+	name := s.prepared(pc)
+	if len(pre) == 0 && len(t.SQL) == 1 {
+		if name != "" {
+			s.single = pc.ExecPrepared(ctx, name, params.Values, params.Formats, resultFormats)
+		} else {
+			s.single = pc.ExecParams(ctx, t.SQL[0], params.Values, params.OIDs, params.Formats, resultFormats)
 		}
-		s.single = pc.ExecParams(ctx, t.SQL[0], params.Values, params.OIDs, params.Formats, resultFormats)
 		s.cur = s.single
 		return nil
 	}
-	batch := &pgconn.Batch{}
-	for _, sql := range t.SQL {
-		batch.ExecParams(sql, params.Values, params.OIDs, params.Formats, resultFormats)
-	}
-	s.multi = pc.ExecBatch(ctx, batch)
-	return nil
-}
-
-// startWithPreamble sends the preamble and the target's statements in one
-// batch (one round trip); Next discards the preamble's results.
-func (s *nodeStream) startWithPreamble(pc *pgconn.PgConn, pre []string) error {
-	ctx, rt, t, params := s.ctx, s.rt, s.target, s.params
 	batch := &pgconn.Batch{}
 	for _, sql := range pre {
 		batch.ExecParams(sql, nil, nil, nil, nil)
 	}
 	s.skip = len(pre)
-	name := ""
-	if len(t.SQL) == 1 && rt.Stmts != nil {
-		key := stmtKey(t.SQL[0], params.OIDs)
-		var prepare bool
-		name, prepare = rt.Stmts.lookup(pc, key)
-		if prepare {
-			name = rt.Stmts.store(pc, key)
-			if _, err := pc.Prepare(ctx, name, t.SQL[0], params.OIDs); err != nil {
-				rt.Stmts.forget(pc, key)
-				name = ""
-			}
-		}
-		if name != "" {
-			s.stmts, s.stmtKey = rt.Stmts, key
-		}
-	}
 	if name != "" {
-		batch.ExecPrepared(name, params.Values, params.Formats, s.formats)
+		batch.ExecPrepared(name, params.Values, params.Formats, resultFormats)
 	} else {
 		for _, sql := range t.SQL {
-			batch.ExecParams(sql, params.Values, params.OIDs, params.Formats, s.formats)
+			batch.ExecParams(sql, params.Values, params.OIDs, params.Formats, resultFormats)
 		}
 	}
 	s.multi = pc.ExecBatch(ctx, batch)
 	return nil
+}
+
+// prepared returns the name of the target's statement prepared on pc
+// (preparing it at its second use), or "" to send it unprepared: several
+// statements, no statement cache, or a failed Prepare (running it
+// unprepared reports the error as usual).
+func (s *nodeStream) prepared(pc *pgconn.PgConn) string {
+	rt, t, params := s.rt, s.target, s.params
+	if len(t.SQL) != 1 || rt.Stmts == nil {
+		return ""
+	}
+	key := stmtKey(t.SQL[0], params.OIDs)
+	name, prepare := rt.Stmts.lookup(pc, key)
+	if prepare {
+		name = rt.Stmts.store(pc, key)
+		if _, err := pc.Prepare(s.ctx, name, t.SQL[0], params.OIDs); err != nil {
+			rt.Stmts.forget(pc, key)
+			return ""
+		}
+	}
+	if name != "" {
+		s.stmts, s.stmtKey = rt.Stmts, key
+	}
+	return name
 }
 
 // maxDeadConnRetries bounds the connections tried after dead ones.
