@@ -125,17 +125,10 @@ func (d *DeadlockDetector) Run(ctx context.Context, interval time.Duration, lead
 	if interval <= 0 {
 		interval = DefaultDeadlockInterval
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, interval, interval, func() {
 		if !leader() {
 			d.seen = nil
-			continue
+			return
 		}
 		rctx, cancel := context.WithTimeout(ctx, max(2*interval, 2*time.Second))
 		_, err := d.Round(rctx)
@@ -143,7 +136,7 @@ func (d *DeadlockDetector) Run(ctx context.Context, interval time.Duration, lead
 		if err != nil && ctx.Err() == nil {
 			d.log.Debug("gtm: deadlock detection round incomplete", "err", err)
 		}
-	}
+	})
 }
 
 // Round runs one round of detection: it cancels the victim of every

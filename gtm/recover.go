@@ -229,7 +229,23 @@ func (m *Manager) resolve(ctx context.Context, snap *catalog.Snapshot, x prepare
 // Run recovers at once and then every interval while leader() is true,
 // until ctx ends.
 func (m *Manager) Run(ctx context.Context, interval time.Duration, leader func() bool) {
-	t := time.NewTimer(0)
+	every(ctx, 0, interval, func() {
+		if !leader() {
+			return
+		}
+		rep, err := m.Recover(ctx)
+		if err != nil && ctx.Err() == nil {
+			m.log.Warn("gtm: recovery pass incomplete", "err", err)
+		}
+		if rep.Committed+rep.RolledBack+rep.Aborted > 0 {
+			m.log.Info("gtm: recovered transactions", "committed", rep.Committed, "rolled_back", rep.RolledBack, "aborted", rep.Aborted)
+		}
+	})
+}
+
+// every calls step after first and then every interval until ctx ends.
+func every(ctx context.Context, first, interval time.Duration, step func()) {
+	t := time.NewTimer(first)
 	defer t.Stop()
 	for {
 		select {
@@ -237,15 +253,7 @@ func (m *Manager) Run(ctx context.Context, interval time.Duration, leader func()
 			return
 		case <-t.C:
 		}
-		if leader() {
-			rep, err := m.Recover(ctx)
-			if err != nil && ctx.Err() == nil {
-				m.log.Warn("gtm: recovery pass incomplete", "err", err)
-			}
-			if rep.Committed+rep.RolledBack+rep.Aborted > 0 {
-				m.log.Info("gtm: recovered transactions", "committed", rep.Committed, "rolled_back", rep.RolledBack, "aborted", rep.Aborted)
-			}
-		}
+		step()
 		t.Reset(interval)
 	}
 }
