@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -43,24 +42,10 @@ func runCoordinator(args []string, stdout, stderr io.Writer) int {
 	join := fs.String("join", "", "Raft address of a member of an existing group (ignored once this coordinator has Raft state)")
 	var nodes nodeFlags
 	fs.Var(&nodes, "node", "NAME=HOST:PORT of a data node to register or update (repeatable)")
-	shards := fs.Int("shards", 32, "default shard count of distributed tables")
-	dist := fs.String("default-distribution", "", "default for CREATE TABLE without DISTRIBUTE BY")
-	usersFile := fs.String("users-file", "", "file of name:password lines; enables password authentication")
-	var users userFlags
-	fs.Var(&users, "user", "name:password of a user (repeatable); enables password authentication")
 	recovery := fs.Duration("recovery-interval", 10*time.Second, "how often the Raft leader looks for in-doubt prepared transactions")
-	verbose := fs.Bool("v", false, "log to stderr")
-	pprofAddr := fs.String("pprof", "", "serve Go profiles on this address (e.g. 127.0.0.1:6060)")
+	sf := addServerFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
-	}
-	if *pprofAddr != "" {
-		ln, err := servePprof(*pprofAddr, stderr)
-		if err != nil {
-			fmt.Fprintf(stderr, "distgres coordinator: %v\n", err)
-			return 1
-		}
-		defer ln.Close()
 	}
 	if *data == "" || *raftAddr == "" || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "distgres coordinator: --data and --raft-addr are required")
@@ -70,22 +55,18 @@ func runCoordinator(args []string, stdout, stderr io.Writer) int {
 	if *id == "" {
 		*id = filepath.Base(filepath.Clean(*data))
 	}
-	level := slog.LevelWarn
-	if *verbose {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	u, err := loadUsers(*usersFile, users)
+	log, u, stopPprof, err := sf.setup(stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "distgres coordinator: %v\n", err)
 		return 1
 	}
+	defer stopPprof()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	c, err := cluster.StartCoordinator(sctx, cluster.CoordinatorOptions{
 		ID: *id, Dir: *data, Listen: *listen, RaftAddr: *raftAddr, Join: *join, Nodes: nodes,
-		Shards: *shards, DefaultDistribution: *dist, Users: u, RecoveryInterval: *recovery,
+		Shards: *sf.shards, DefaultDistribution: *sf.dist, Users: u, RecoveryInterval: *recovery,
 		Failpoint: gtm.ExitFailpoint(), Logger: log,
 	})
 	cancel()

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -57,24 +56,10 @@ func up(args []string, stdout, stderr io.Writer) int {
 	nodes := fs.Int("nodes", 3, "number of data nodes (first start only)")
 	dir := fs.String("dir", "./distgres-data", "cluster directory")
 	port := fs.Int("port", 5432, "client port of the coordinator (on 127.0.0.1)")
-	shards := fs.Int("shards", 32, "default shard count of distributed tables")
-	dist := fs.String("default-distribution", "", "default for CREATE TABLE without DISTRIBUTE BY: hash (Postgres-XL rule), hash-first-column, replication or roundrobin")
-	usersFile := fs.String("users-file", "", "file of name:password or name:SCRAM-SHA-256$... lines; enables password authentication")
-	var users userFlags
-	fs.Var(&users, "user", "name:password of a user (repeatable); enables password authentication")
+	sf := addServerFlags(fs)
 	coordinators := fs.Int("coordinators", 1, "number of coordinators; more than one runs each as its own process, on ports PORT, PORT+1, ...")
-	verbose := fs.Bool("v", false, "log to stderr")
-	pprofAddr := fs.String("pprof", "", "serve Go profiles on this address (e.g. 127.0.0.1:6060)")
 	if err := fs.Parse(args); err != nil {
 		return 2
-	}
-	if *pprofAddr != "" {
-		ln, err := servePprof(*pprofAddr, stderr)
-		if err != nil {
-			fmt.Fprintf(stderr, "distgres: %v\n", err)
-			return 1
-		}
-		defer ln.Close()
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "distgres up: unexpected argument %q\n", fs.Arg(0))
@@ -84,17 +69,13 @@ func up(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "distgres up: --coordinators must be between 1 and 9")
 		return 2
 	}
-	level := slog.LevelWarn
-	if *verbose {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	opts := cluster.Options{Dir: *dir, Nodes: *nodes, Port: *port, Shards: *shards, DefaultDistribution: *dist, Logger: log}
-	var err error
-	if opts.Users, err = loadUsers(*usersFile, users); err != nil {
+	log, users, stopPprof, err := sf.setup(stderr)
+	if err != nil {
 		fmt.Fprintf(stderr, "distgres: %v\n", err)
 		return 1
 	}
+	defer stopPprof()
+	opts := cluster.Options{Dir: *dir, Nodes: *nodes, Port: *port, Shards: *sf.shards, DefaultDistribution: *sf.dist, Users: users, Logger: log}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if *coordinators > 1 {
@@ -105,7 +86,7 @@ func up(args []string, stdout, stderr io.Writer) int {
 				extra = append(extra, "--"+f.Name+"="+f.Value.String())
 			}
 		})
-		for _, u := range users {
+		for _, u := range sf.users {
 			extra = append(extra, "--user="+u)
 		}
 		return upGroup(ctx, opts, *coordinators, extra, stdout, stderr)
