@@ -8,8 +8,8 @@ import (
 
 	"github.com/distgres/distgres/catalog"
 	"github.com/distgres/distgres/pgerr"
+	"github.com/distgres/distgres/planner"
 	pg_query "github.com/pganalyze/pg_query_go/v5"
-	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // ClusterStatus reports the coordinator group (the Raft store does).
@@ -51,7 +51,7 @@ func containsFold(sql, word string) bool {
 func (ss *session) rewriteAdminFunctions(ctx context.Context, node *pg_query.Node) (bool, error) {
 	changed := false
 	var err error
-	walkNodes(node.ProtoReflect(), func(n *pg_query.Node) {
+	planner.WalkNodes(node, func(n *pg_query.Node) {
 		if err != nil {
 			return
 		}
@@ -136,28 +136,4 @@ func (ss *session) clusterRows(alias *pg_query.Alias) (*pg_query.Node, error) {
 		return nil, err
 	}
 	return tree.Stmts[0].Stmt.GetSelectStmt().FromClause[0], nil
-}
-
-// walkNodes calls fn for every *pg_query.Node in the tree, parents first;
-// fn may replace the node's content.
-func walkNodes(m protoreflect.Message, fn func(*pg_query.Node)) {
-	if !m.IsValid() {
-		return
-	}
-	if n, ok := m.Interface().(*pg_query.Node); ok {
-		fn(n)
-	}
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		switch {
-		case fd.IsList() && fd.Kind() == protoreflect.MessageKind:
-			l := v.List()
-			for i := 0; i < l.Len(); i++ {
-				walkNodes(l.Get(i).Message(), fn)
-			}
-		case fd.IsMap():
-		case fd.Kind() == protoreflect.MessageKind:
-			walkNodes(v.Message(), fn)
-		}
-		return true
-	})
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/distgres/distgres/catalog"
 	"github.com/distgres/distgres/pgerr"
+	"github.com/distgres/distgres/planner"
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 )
 
@@ -24,7 +25,7 @@ func (ss *session) replaceSequenceCalls(ctx context.Context, node *pg_query.Node
 	allowed := map[*pg_query.FuncCall]bool{}
 	mark := func(nodes []*pg_query.Node) {
 		for _, n := range nodes {
-			walkNodes(n.ProtoReflect(), func(x *pg_query.Node) {
+			planner.WalkNodes(n, func(x *pg_query.Node) {
 				if fc := x.GetFuncCall(); fc != nil {
 					allowed[fc] = true
 				}
@@ -48,7 +49,7 @@ func (ss *session) replaceSequenceCalls(ctx context.Context, node *pg_query.Node
 	snap := ss.srv.cfg.Catalog.Snapshot()
 	changed := false
 	var err error
-	walkNodes(node.ProtoReflect(), func(n *pg_query.Node) {
+	planner.WalkNodes(node, func(n *pg_query.Node) {
 		fc := n.GetFuncCall()
 		if err != nil || fc == nil {
 			return

@@ -6,6 +6,18 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
+// WalkNodes calls fn for every *pg_query.Node in the tree below m (m
+// included), parents first; fn may replace a node's content, and the walk
+// goes on into the replacement.
+func WalkNodes(m proto.Message, fn func(*pg_query.Node)) {
+	walk(m, func(x proto.Message) bool {
+		if n, ok := x.(*pg_query.Node); ok {
+			fn(n)
+		}
+		return true
+	})
+}
+
 // walk calls fn for every message in the tree below m (m included), depth
 // first. fn returns false to skip a message's children.
 func walk(m proto.Message, fn func(proto.Message) bool) {
