@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -24,7 +23,6 @@ type countingProxy struct {
 	ln     net.Listener
 	target string
 	ready  atomic.Int64
-	wg     sync.WaitGroup
 }
 
 func startCountingProxy(t *testing.T, target string) *countingProxy {
