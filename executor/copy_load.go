@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/distgres/distgres/catalog"
+	"github.com/distgres/distgres/pgerr"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -158,7 +159,7 @@ func (l *CopyLoader) load(n catalog.Node, b *copyBatch) error {
 	}
 	sh := l.table.Shards[b.shard]
 	_, err = c.PgConn().CopyFrom(l.ctx, bytes.NewReader(b.data.Bytes()), l.sql(sh))
-	c.Release(err != nil && !isServerError(err))
+	c.Release(err != nil && !pgerr.FromDataNode(err))
 	if err != nil {
 		return l.rowError(err, b, sh)
 	}

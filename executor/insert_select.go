@@ -127,7 +127,7 @@ func (s *InsertSelect) insertRows(ctx context.Context, rt *Runtime, node catalog
 		}
 		res := conn.PgConn().ExecParams(ctx, sql.String(), values, oids, nil, nil).Read()
 		if res.Err != nil {
-			conn.Release(!isServerError(res.Err))
+			conn.Release(!pgerr.FromDataNode(res.Err))
 			return 0, res.Err
 		}
 		total += res.CommandTag.RowsAffected()

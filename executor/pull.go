@@ -193,7 +193,7 @@ func (r *pullRows) Close() (string, error) {
 
 // cleanup drops the temporary tables and returns the connection.
 func (r *pullRows) cleanup(err error) {
-	broken := err != nil && !isServerError(err)
+	broken := err != nil && !pgerr.FromDataNode(err)
 	if !broken && len(r.created) > 0 && r.conn.PgConn().TxStatus() != 'E' {
 		_, derr := r.conn.PgConn().Exec(context.Background(), "DROP TABLE IF EXISTS "+strings.Join(r.created, ", ")).ReadAll()
 		broken = derr != nil

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/distgres/distgres/catalog"
+	"github.com/distgres/distgres/pgerr"
 )
 
 // RunStatements runs schema changes and other utility statements: the
@@ -60,7 +61,7 @@ func runSequential(ctx context.Context, conns ConnSource, t *Target) (string, er
 	for _, sql := range t.SQL {
 		res, err := c.PgConn().Exec(ctx, sql).ReadAll()
 		if err != nil {
-			c.Release(!isServerError(err))
+			c.Release(!pgerr.FromDataNode(err))
 			return "", err
 		}
 		if tag == "" && len(res) > 0 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/distgres/distgres/pgerr"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -258,7 +259,7 @@ func (s *nodeStream) Close() (string, error) {
 	if s.err != nil && s.stmts != nil {
 		s.stmts.forget(s.conn.PgConn(), s.stmtKey)
 	}
-	broken := s.err != nil && !isServerError(s.err)
+	broken := s.err != nil && !pgerr.FromDataNode(s.err)
 	s.conn.Release(broken || s.conn.PgConn().IsClosed())
 	s.conn = nil
 	return s.tag(), s.err
@@ -266,11 +267,6 @@ func (s *nodeStream) Close() (string, error) {
 
 func (s *nodeStream) tag() string {
 	return formatTag(s.verb, s.rows)
-}
-
-func isServerError(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code != "57014"
 }
 
 // tagVerb returns the command of a tag ("INSERT", "SELECT", "UPDATE"...).

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/distgres/distgres/catalog"
+	"github.com/distgres/distgres/pgerr"
 	"github.com/distgres/distgres/sqlquote"
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -79,7 +80,7 @@ func (m *Manager) resolveAll(ctx context.Context, id string, branches []*branch,
 			case !b.ended:
 				rollbackOpen(ctx, b.conn)
 			}
-			b.conn.Release(err != nil && !isServerError(err))
+			b.conn.Release(err != nil && !pgerr.FromDataNode(err))
 			b.conn = nil
 			if err != nil {
 				m.log.Warn("gtm: finishing a prepared transaction failed; recovery will retry", "tx", id, "node", b.p.Node, "err", err)
@@ -120,9 +121,4 @@ func resolvePrepared(ctx context.Context, pc *pgconn.PgConn, gid string, commit 
 		return nil
 	}
 	return err
-}
-
-func isServerError(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe)
 }

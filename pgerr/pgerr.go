@@ -140,3 +140,12 @@ func Code(err error) string {
 	}
 	return ""
 }
+
+// FromDataNode reports whether err is an error a data node sent for a
+// statement, after which its connection is still usable: a PostgreSQL
+// error other than a cancel (a cancelled statement may leave the
+// connection mid-protocol).
+func FromDataNode(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code != QueryCanceled
+}
