@@ -37,8 +37,11 @@ func ApplyCommand(s *Snapshot, cmd Command) (*Snapshot, error) {
 // (DDL); the commit decisions of data transactions do not.
 func changesSchema(s *Snapshot, c Command) bool {
 	switch c := c.(type) {
-	case SetCoordinator, RemoveCoordinator, ForgetTx, AllocateSequence, SetSequence:
+	case SetCoordinator, RemoveCoordinator, ForgetTx, AllocateSequence, SetSequence,
+		BeginMove, FreezeMove, ForgetMove:
 		return false
+	case FinishMove:
+		return c.Commit
 	case BeginTx:
 		return len(c.Before) > 0
 	case DecideTx:
@@ -88,6 +91,14 @@ func (next *Snapshot) apply(c Command) error {
 		err = next.allocateSequence(c)
 	case SetSequence:
 		err = next.setSequence(c)
+	case BeginMove:
+		err = next.beginMove(c)
+	case FreezeMove:
+		err = next.freezeMove(c)
+	case FinishMove:
+		err = next.finishMove(c)
+	case ForgetMove:
+		err = next.forgetMove(c)
 	default:
 		err = ErrUnknownCommand
 	}

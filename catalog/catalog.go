@@ -23,6 +23,9 @@ type NodeState string
 const (
 	NodeActive   NodeState = "active"
 	NodeDraining NodeState = "draining"
+	// NodeJoining: a node being added; it receives no placements until
+	// its copies of the reference tables are in place.
+	NodeJoining NodeState = "joining"
 )
 
 // Node is a PostgreSQL data node.

@@ -165,6 +165,14 @@ func newCommand(kind string) (Command, bool) {
 		return &AllocateSequence{}, true
 	case KindSetSequence:
 		return &SetSequence{}, true
+	case KindBeginMove:
+		return &BeginMove{}, true
+	case KindFreezeMove:
+		return &FreezeMove{}, true
+	case KindFinishMove:
+		return &FinishMove{}, true
+	case KindForgetMove:
+		return &ForgetMove{}, true
 	}
 	return nil, false
 }
@@ -176,8 +184,17 @@ func commandValue(cmd Command) (Command, bool) {
 	case AddNode, RemoveNode, SetNodeState, CreateTable, DropTable,
 		RenameTable, RenameColumn, SetPlacement, UpdateNode,
 		SetCoordinator, RemoveCoordinator, BeginTx, DecideTx, ForgetTx,
-		CreateSequence, DropSequence, AllocateSequence, SetSequence:
+		CreateSequence, DropSequence, AllocateSequence, SetSequence,
+		BeginMove, FreezeMove, FinishMove, ForgetMove:
 		return c, true
+	case *BeginMove:
+		return derefCommand(c)
+	case *FreezeMove:
+		return derefCommand(c)
+	case *FinishMove:
+		return derefCommand(c)
+	case *ForgetMove:
+		return derefCommand(c)
 	case *CreateSequence:
 		return derefCommand(c)
 	case *DropSequence:

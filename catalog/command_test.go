@@ -31,6 +31,10 @@ func allCommands() []Command {
 		DropSequence{Schema: "public", Name: "orders_id_seq"},
 		AllocateSequence{Schema: "public", Name: "orders_id_seq", From: 1001, Count: 1000},
 		SetSequence{Schema: "public", Name: "orders_id_seq", Next: 7},
+		BeginMove{ID: "0c", Coordinator: "coord1", Incarnation: "ab", StartedMillis: 2, Shards: []int64{102008, 102040}, Source: 1, Target: 2},
+		FreezeMove{ID: "0c", Frozen: true},
+		FinishMove{ID: "0c", Commit: true},
+		ForgetMove{ID: "0c"},
 	}
 }
 

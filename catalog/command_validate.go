@@ -31,7 +31,7 @@ func (c SetNodeState) validate() error {
 	if c.Name == "" {
 		return invalidf("node name is empty")
 	}
-	if c.State != NodeActive && c.State != NodeDraining {
+	if c.State != NodeActive && c.State != NodeDraining && c.State != NodeJoining {
 		return invalidf("node %q: unknown state %q", c.Name, c.State)
 	}
 	return nil

@@ -35,6 +35,7 @@ type Snapshot struct {
 	coordinators []Coordinator // sorted by ID
 	txs          []GlobalTx    // sorted by ID
 	seqs         []Sequence    // sorted by schema, then name
+	moves        []Move        // sorted by ID
 
 	// Counters for the next IDs to hand out; values below the first valid
 	// ID (as in the zero Snapshot) mean nothing has been allocated yet.

@@ -17,7 +17,7 @@ func (s *Snapshot) check() error {
 			return fmt.Errorf("duplicate node id %d", n.ID)
 		case n.Name == "" || names[n.Name]:
 			return fmt.Errorf("node %d: empty or duplicate name %q", n.ID, n.Name)
-		case n.State != NodeActive && n.State != NodeDraining:
+		case n.State != NodeActive && n.State != NodeDraining && n.State != NodeJoining:
 			return fmt.Errorf("node %q: unknown state %q", n.Name, n.State)
 		}
 		names[n.Name] = true
@@ -33,6 +33,14 @@ func (s *Snapshot) check() error {
 			return fmt.Errorf("invalid or duplicate global transaction id %q", t.ID)
 		case t.State != TxPending && t.State != TxCommitted && t.State != TxAborted:
 			return fmt.Errorf("global transaction %s: unknown state %q", t.ID, t.State)
+		}
+	}
+	for i, m := range s.moves {
+		switch {
+		case !validTxID(m.ID) || i > 0 && s.moves[i-1].ID == m.ID:
+			return fmt.Errorf("invalid or duplicate move id %q", m.ID)
+		case m.State != MoveCopying && m.State != MoveFrozen && m.State != MoveSwitched && m.State != MoveAborted:
+			return fmt.Errorf("move %s: unknown state %q", m.ID, m.State)
 		}
 	}
 	shardIDs := make(map[int64]bool)

@@ -28,6 +28,7 @@ type snapshotJSON struct {
 	Coordinators     []Coordinator `json:"coordinators,omitempty"`
 	Transactions     []GlobalTx    `json:"transactions,omitempty"`
 	Sequences        []Sequence    `json:"sequences,omitempty"`
+	Moves            []Move        `json:"moves,omitempty"`
 }
 
 // MarshalJSON encodes the whole catalog, including its ID counters.
@@ -44,6 +45,7 @@ func (s *Snapshot) MarshalJSON() ([]byte, error) {
 		Coordinators:     s.coordinators,
 		Transactions:     s.txs,
 		Sequences:        s.seqs,
+		Moves:            s.moves,
 	})
 }
 
@@ -69,6 +71,7 @@ func (s *Snapshot) UnmarshalJSON(data []byte) error {
 		coordinators:     j.Coordinators,
 		txs:              j.Transactions,
 		seqs:             j.Sequences,
+		moves:            j.Moves,
 	}
 	if len(d.nodes) == 0 {
 		d.nodes = nil
@@ -83,6 +86,7 @@ func (s *Snapshot) UnmarshalJSON(data []byte) error {
 	slices.SortFunc(d.tables, compareTables)
 	slices.SortFunc(d.coordinators, func(a, b Coordinator) int { return cmp.Compare(a.ID, b.ID) })
 	slices.SortFunc(d.txs, func(a, b GlobalTx) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(d.moves, func(a, b Move) int { return cmp.Compare(a.ID, b.ID) })
 	slices.SortFunc(d.seqs, func(a, b Sequence) int {
 		return cmp.Or(cmp.Compare(a.Schema, b.Schema), cmp.Compare(a.Name, b.Name))
 	})
