@@ -29,6 +29,10 @@ import (
 // ShardDatabase is the database on each data node that holds the shards.
 const ShardDatabase = "distgres_shards"
 
+// shellDatabase is the database on each data node that holds the logical
+// (empty) tables; clients connect to a database of the same name.
+const shellDatabase = "postgres"
+
 // Options configure a local cluster.
 type Options struct {
 	Dir    string

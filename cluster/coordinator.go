@@ -14,6 +14,7 @@ import (
 	"github.com/distgres/distgres/coordinator/auth"
 	"github.com/distgres/distgres/datanode"
 	"github.com/distgres/distgres/gtm"
+	"github.com/distgres/distgres/shardmove"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -132,11 +133,19 @@ func StartCoordinator(ctx context.Context, opts CoordinatorOptions) (_ *Coordina
 		Ping: c.Store.Ping, Grace: opts.RecoveryGrace, Failpoint: opts.Failpoint, Logger: log,
 		Ready: c.Store.Registered(),
 	})
-	c.Store.SetInFlight(c.GTM.InFlight)
+	bin, err := datanode.FindBinaries()
+	if err != nil {
+		return nil, err
+	}
+	mover := shardmove.New(shardmove.Config{
+		Store: c.Store, ShellDB: shellDatabase, ShardDB: ShardDatabase, Coordinator: opts.ID, Incarnation: c.Store.Incarnation(),
+		Binaries: bin, Ping: c.Store.Ping, Grace: opts.RecoveryGrace, Logger: log,
+	})
+	c.Store.SetInFlight(func(id string) bool { return c.GTM.InFlight(id) || mover.InFlight(id) })
 	srv = coordinator.New(coordinator.Config{
 		Catalog: c.Store, GTM: c.GTM, Cluster: c.Store, Pools: c.pools, Users: opts.Users,
-		ShardDB: ShardDatabase, DefaultShardCount: opts.Shards,
-		DefaultDistribution: opts.DefaultDistribution, Logger: log,
+		ShellDB: shellDatabase, ShardDB: ShardDatabase, DefaultShardCount: opts.Shards,
+		DefaultDistribution: opts.DefaultDistribution, Mover: mover, Logger: log,
 	})
 	c.srv = srv
 	c.Store.SetDeadlockHooks(srv.Backends, srv.CancelDeadlocked)
@@ -163,6 +172,15 @@ func StartCoordinator(ctx context.Context, opts CoordinatorOptions) (_ *Coordina
 			return
 		}
 		c.GTM.Run(sctx, interval, func() bool { return c.Store.IsLeader() && c.Store.Barrier(5*time.Second) == nil })
+	}()
+	// So does the cleanup of shard moves whose coordinator died or gave up.
+	go func() {
+		select {
+		case <-c.Store.Registered():
+		case <-sctx.Done():
+			return
+		}
+		recoverMoves(sctx, interval, mover, c.Store.IsLeader, log)
 	}()
 	// Distributed deadlock detection runs on the leader too; it needs no
 	// barrier, as it reads the data nodes and the coordinators, not the
@@ -223,4 +241,25 @@ func registerNodes(ctx context.Context, store catalog.Store, nodes []NodeAddr) e
 		}
 	}
 	return nil
+}
+
+// recoverMoves cleans up abandoned shard moves every interval while this
+// coordinator leads.
+func recoverMoves(ctx context.Context, interval time.Duration, m *shardmove.Mover, leader func() bool, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if leader() {
+			if n, err := m.Recover(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("shard moves: cleanup pass incomplete", "err", err)
+			} else if n > 0 {
+				log.Info("shard moves: cleaned up abandoned moves", "moves", n)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -2,8 +2,6 @@ package coordinator
 
 import (
 	"context"
-	"fmt"
-	"github.com/distgres/distgres/sqlquote"
 	"strings"
 
 	"github.com/distgres/distgres/catalog"
@@ -28,7 +26,8 @@ const (
 	fnRecover = "distgres_recover_transactions"
 )
 
-const clusterColumns = "member, raft_address, client_address, voter, is_leader, is_self, term, commit_index, applied_index, catalog_version"
+var clusterColumns = []adminColumn{{"member", "text"}, {"raft_address", "text"}, {"client_address", "text"}, {"voter", "boolean"},
+	{"is_leader", "boolean"}, {"is_self", "boolean"}, {"term", "bigint"}, {"commit_index", "bigint"}, {"applied_index", "bigint"}, {"catalog_version", "bigint"}}
 
 // mentionsAdminFunction is a cheap test before the tree is walked.
 func mentionsAdminFunction(sql string) bool {
@@ -57,11 +56,16 @@ func (ss *session) rewriteAdminFunctions(ctx context.Context, node *pg_query.Nod
 		}
 		switch x := n.Node.(type) {
 		case *pg_query.Node_RangeFunction:
-			if len(x.RangeFunction.Functions) != 1 || funcName(x.RangeFunction.Functions[0]) != fnCluster {
+			if len(x.RangeFunction.Functions) != 1 {
 				return
 			}
 			var sub *pg_query.Node
-			if sub, err = ss.clusterRows(x.RangeFunction.Alias); err == nil {
+			if funcName(x.RangeFunction.Functions[0]) == fnCluster {
+				sub, err = ss.clusterRows(x.RangeFunction.Alias)
+			} else if sub, err = ss.adminRelation(ctx, x.RangeFunction); sub == nil {
+				return
+			}
+			if err == nil {
 				n.Node = sub.Node
 				changed = true
 			}
@@ -105,35 +109,40 @@ func (ss *session) clusterRows(alias *pg_query.Alias) (*pg_query.Node, error) {
 	}
 	st := cs.Status()
 	snap := ss.srv.cfg.Catalog.Snapshot()
-	var rows []string
+	var rows [][]string
 	for _, m := range st.Members {
-		client := "NULL"
+		var client any
 		if c, ok := snap.Coordinator(m.ID); ok && c.ClientAddr != "" {
-			client = sqlquote.Literal(c.ClientAddr)
+			client = c.ClientAddr
 		}
-		rows = append(rows, fmt.Sprintf("(%s::text, %s::text, %s::text, %t, %t, %t, %d::bigint, %d::bigint, %d::bigint, %d::bigint)",
-			sqlquote.Literal(m.ID), sqlquote.Literal(m.Address), client, m.Voter, m.ID == st.LeaderID, m.ID == st.ID,
-			st.Term, st.CommitIndex, st.AppliedIndex, st.CatalogVersion))
+		rows = append(rows, []string{literal(m.ID), literal(m.Address), literal(client), literal(m.Voter), literal(m.ID == st.LeaderID),
+			literal(m.ID == st.ID), literal(int64(st.Term)), literal(int64(st.CommitIndex)), literal(int64(st.AppliedIndex)), literal(int64(st.CatalogVersion))})
 	}
-	name, cols := fnCluster, clusterColumns
-	if alias != nil {
-		name = alias.Aliasname
-		if len(alias.Colnames) > 0 {
-			var names []string
-			for _, c := range alias.Colnames {
-				names = append(names, sqlquote.Ident(c.GetString_().GetSval()))
-			}
-			given := strings.Join(names, ", ")
-			if rest := strings.Split(clusterColumns, ", ")[len(names):]; len(rest) > 0 {
-				given += ", " + strings.Join(rest, ", ")
-			}
-			cols = given
-		}
+	return relationFromRows(alias, fnCluster, clusterColumns, rows)
+}
+
+// adminRelation returns the rows of a set-returning admin function other
+// than distgres_cluster(), or nil for other functions.
+func (ss *session) adminRelation(ctx context.Context, rf *pg_query.RangeFunction) (*pg_query.Node, error) {
+	var fc *pg_query.FuncCall
+	if l := rf.Functions[0].GetList(); l != nil && len(l.Items) > 0 {
+		fc = l.Items[0].GetFuncCall()
 	}
-	sql := "SELECT * FROM (VALUES " + strings.Join(rows, ", ") + ") AS " + sqlquote.Ident(name) + "(" + cols + ")"
-	tree, err := pg_query.Parse(sql)
+	if fc == nil {
+		return nil, nil
+	}
+	name := callName(fc)
+	rowsOf, ok := adminRelations[name]
+	if !ok {
+		return nil, nil
+	}
+	args, err := constantArgs(name, fc)
 	if err != nil {
 		return nil, err
 	}
-	return tree.Stmts[0].Stmt.GetSelectStmt().FromClause[0], nil
+	cols, rows, err := rowsOf(ctx, ss, args)
+	if err != nil {
+		return nil, err
+	}
+	return relationFromRows(rf.Alias, name, cols, rows)
 }

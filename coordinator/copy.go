@@ -17,11 +17,19 @@ import (
 // rows to the data nodes. The whole COPY is one transaction (two-phase
 // commit when it wrote on several nodes): a bad row leaves nothing behind.
 func (ss *session) copyIn(ctx context.Context, in *planner.CopyIn) (string, error) {
+	if _, err := ss.awaitWrites(ctx, in.Table.ColocationID); err != nil {
+		return "", err
+	}
+	snap := ss.srv.cfg.Catalog.Snapshot()
+	table := in.Table
+	if t, ok := snap.Table(table.Schema, table.Name); ok {
+		table = t // placements may have moved since the statement was planned
+	}
 	implicit := ss.beginImplicit()
 	ss.writing = true
 	defer func() { ss.writing = false }()
 	loader := executor.NewCopyLoader(ctx, executor.CopyLoaderOptions{
-		Conns: sessionConns{ss}, Table: in.Table, Catalog: ss.srv.cfg.Catalog.Snapshot(),
+		Conns: sessionConns{ss}, Table: table, Catalog: snap,
 		Database: ss.srv.cfg.ShardDB, SQL: in.ShardSQL, Binary: in.Options.Format == planner.CopyBinary,
 	})
 	n, err := ss.copyInRows(ctx, in, loader)

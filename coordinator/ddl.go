@@ -32,6 +32,9 @@ func (ss *session) runDDL(ctx context.Context, d *planner.DDL) (string, error) {
 	srv := ss.srv
 	srv.ddlMu.Lock()
 	defer srv.ddlMu.Unlock()
+	if err := checkNoMoves(srv.cfg.Catalog.Snapshot(), d, srv.cfg.ShardDB); err != nil {
+		return "", err
+	}
 	if srv.cfg.GTM != nil && !d.NoTransaction && ss.tx == nil {
 		tag, err := ss.runAtomicDDL(ctx, d)
 		return tag, catalogError(err)

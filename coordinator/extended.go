@@ -114,6 +114,9 @@ func (ss *session) bind(ctx context.Context, m *pgproto3.Bind) error {
 	if ps.st != nil && ss.failed && !allowedInFailedTx(ps.st.node) {
 		return inFailedTx()
 	}
+	if _, err := ss.awaitPlanWrites(ctx, ps.plan); err != nil {
+		return err
+	}
 	if ps.plan != nil && ps.plan.Kind == planner.KindQuery && (ps.plan.OneShot || ps.plan.CatalogVersion != ss.srv.cfg.Catalog.Snapshot().SchemaVersion()) {
 		if err := ss.planPrepared(ctx, ps); err != nil {
 			return err

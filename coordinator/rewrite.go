@@ -22,6 +22,11 @@ func (ss *session) planRewritten(ctx context.Context, st *parsedStatement, param
 	if !admin && !seqs {
 		return nil, false, nil
 	}
+	if admin {
+		if p, ok, err := ss.planAdminAction(st.node); ok {
+			return p, true, err
+		}
+	}
 	node := proto.Clone(st.node).(*pg_query.Node)
 	changed := false
 	if seqs {

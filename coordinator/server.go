@@ -22,6 +22,7 @@ import (
 	"github.com/distgres/distgres/datanode"
 	"github.com/distgres/distgres/executor"
 	"github.com/distgres/distgres/gtm"
+	"github.com/distgres/distgres/shardmove"
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
@@ -48,6 +49,9 @@ type Config struct {
 	// DefaultDistribution is the server-wide default of the
 	// distgres.default_distribution setting.
 	DefaultDistribution string
+	// Mover, when set, runs node changes and shard moves for the admin
+	// functions (distgres_node_add, distgres_rebalance, ...).
+	Mover *shardmove.Mover
 	// MaxMessageSize bounds a client message (default 64 MiB).
 	MaxMessageSize int
 	Logger         *slog.Logger

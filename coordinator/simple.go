@@ -213,6 +213,11 @@ func (ss *session) fastPath(ctx context.Context, query string) bool {
 	if p == nil {
 		return false
 	}
+	if waited, err := ss.awaitPlanWrites(ctx, p); waited || err != nil {
+		// Plan again against the placement the move left (the ordinary
+		// path reports an error).
+		return err == nil && ss.fastPath(ctx, query)
+	}
 	ctx, done := ss.statementContext(ctx)
 	defer done()
 	_, fellBack := ss.runPlan(ctx, p, executor.Params{Values: n.values, OIDs: p.ParamOIDs}, 0, parameterError)

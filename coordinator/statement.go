@@ -91,15 +91,21 @@ func (ss *session) plan(ctx context.Context, st *parsedStatement, paramOIDs []ui
 	if dd := ss.settings.local[SettingDefaultDistribution]; dd != "" {
 		key = dd + "\x00" + key
 	}
-	if p := ss.plans.get(key, snap.SchemaVersion()); p != nil {
-		return p, nil
+	p := ss.plans.get(key, snap.SchemaVersion())
+	if p == nil {
+		var err error
+		if p, err = ss.planUncached(ctx, st, paramOIDs); err != nil {
+			return nil, err
+		}
+		if p.Kind == planner.KindQuery {
+			ss.plans.put(key, p)
+		}
 	}
-	p, err := ss.planUncached(ctx, st, paramOIDs)
-	if err != nil {
-		return nil, err
-	}
-	if p.Kind == planner.KindQuery {
-		ss.plans.put(key, p)
+	if waited, err := ss.awaitPlanWrites(ctx, p); waited || err != nil {
+		if err != nil {
+			return nil, err
+		}
+		return ss.plan(ctx, st, paramOIDs)
 	}
 	return p, nil
 }

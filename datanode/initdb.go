@@ -43,6 +43,10 @@ max_prepared_transactions = 64
 wal_level = logical
 max_wal_senders = 10
 max_replication_slots = 10
+# Shard moves start a logical replication worker each; PostgreSQL 15's
+# launcher starts at most one per wal_retrieve_retry_interval (default 5s).
+wal_retrieve_retry_interval = 200ms
+max_logical_replication_workers = 8
 `
 
 // fastSettings are appended after baseSettings when InitOptions.Fast is set.

@@ -40,6 +40,11 @@ const (
 	DataException                = "22000"
 	InvalidColumnReference       = "42P10"
 	UndefinedParameter           = "42P02"
+	ObjectInUse                  = "55006"
+	ObjectNotInPrerequisiteState = "55000"
+	LockNotAvailable             = "55P03"
+	DuplicateObject              = "42710"
+	UnableToConnect              = "08001"
 )
 
 // Error is an error with PostgreSQL's fields. Severity defaults to ERROR.

@@ -48,11 +48,11 @@ func itoa(n int64) string {
 }
 
 // shellAndShardWork returns targets that run shellSQL on every node's shell
-// database and each shard's statements on the nodes holding it.
+// database (draining and joining nodes too: their shells must stay in step) and each shard's statements on the nodes holding it.
 func shellAndShardWork(snap *catalog.Snapshot, env *Env, shellSQL string, t *catalog.Table, perShard func(catalog.Shard) (string, error)) ([]executor.Target, error) {
 	var ts []executor.Target
 	if shellSQL != "" {
-		for _, n := range snap.ActiveNodes() {
+		for _, n := range snap.Nodes() {
 			ts = append(ts, executor.Target{Node: n, Database: env.ShellDB, SQL: []string{shellSQL}})
 		}
 	}

@@ -101,6 +101,10 @@ type Plan struct {
 	// connections it uses in a transaction block are known writers, which
 	// commit does not need to ask about.
 	Writes bool
+	// WriteColocation is the colocation group of the table the statement
+	// writes (0: none); while a move of one of its shard groups cuts
+	// over, the coordinator holds the statement back.
+	WriteColocation uint32
 }
 
 // DDL is a schema change: catalog commands and statements for the nodes.

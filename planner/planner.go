@@ -17,9 +17,20 @@ func Build(ctx context.Context, env *Env, st *Statement) (*Plan, error) {
 		return nil, err
 	}
 	p.CatalogVersion = env.Catalog.SchemaVersion()
-	switch st.Node.Node.(type) {
-	case *pg_query.Node_InsertStmt, *pg_query.Node_UpdateStmt, *pg_query.Node_DeleteStmt:
+	var written *pg_query.RangeVar
+	switch n := st.Node.Node.(type) {
+	case *pg_query.Node_InsertStmt:
+		written = n.InsertStmt.Relation
+	case *pg_query.Node_UpdateStmt:
+		written = n.UpdateStmt.Relation
+	case *pg_query.Node_DeleteStmt:
+		written = n.DeleteStmt.Relation
+	}
+	if written != nil {
 		p.Writes = true
+		if t := resolve(env, written); t != nil {
+			p.WriteColocation = t.ColocationID
+		}
 	}
 	return p, nil
 }
@@ -168,17 +179,16 @@ func planShell(ctx context.Context, env *Env, st *Statement, describe bool) (*Pl
 // planBroadcast runs a utility statement on both databases of every node
 // (types, functions, schemas and the like must exist wherever tables do).
 func planBroadcast(env *Env, st *Statement) (*Plan, error) {
-	nodes := env.Catalog.ActiveNodes()
-	if len(nodes) == 0 {
+	if len(env.Catalog.Nodes()) == 0 {
 		return nil, pgerr.New(pgerr.CannotConnectNow, "no data nodes are available")
 	}
 	shards := shardsNeed(st.Node)
 	sql := st.SQL
 	return &Plan{Kind: KindDDL, DDL: &DDL{
 		NoTransaction: true,
-		Work: func(*catalog.Snapshot) ([]executor.Target, error) {
+		Work: func(snap *catalog.Snapshot) ([]executor.Target, error) {
 			var ts []executor.Target
-			for _, n := range nodes {
+			for _, n := range snap.Nodes() {
 				ts = append(ts, executor.Target{Node: n, Database: env.ShellDB, SQL: []string{sql}})
 				if shards {
 					ts = append(ts, executor.Target{Node: n, Database: env.ShardDB, SQL: []string{sql}})

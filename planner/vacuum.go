@@ -13,7 +13,7 @@ func planVacuum(env *Env, st *Statement, vs *pg_query.VacuumStmt) (*Plan, error)
 	if len(vs.Rels) == 0 {
 		p := &Plan{Kind: KindDDL, DDL: &DDL{NoTransaction: true, Work: func(snap *catalog.Snapshot) ([]executor.Target, error) {
 			var ts []executor.Target
-			for _, n := range snap.ActiveNodes() {
+			for _, n := range snap.Nodes() {
 				ts = append(ts, executor.Target{Node: n, Database: env.ShellDB, SQL: []string{st.SQL}},
 					executor.Target{Node: n, Database: env.ShardDB, SQL: []string{st.SQL}})
 			}

@@ -1,0 +1,78 @@
+package coordinator
+
+import (
+	"context"
+	"time"
+
+	"github.com/distgres/distgres/catalog"
+	"github.com/distgres/distgres/executor"
+	"github.com/distgres/distgres/pgerr"
+	"github.com/distgres/distgres/planner"
+)
+
+// While a shard move cuts over, the catalog marks its shard group frozen:
+// writes to the group's tables wait here, before they reach a data node,
+// and are planned again afterwards against the new placement. Reads go
+// on. The wait is bounded so that a cut-over that never ends (its
+// coordinator died) turns into an error until recovery aborts it.
+
+// frozenWriteWait bounds how long a write waits for a cut-over.
+const frozenWriteWait = 30 * time.Second
+
+// awaitWrites waits while writes to colocation group colocation are
+// frozen. waited reports whether it waited (the caller plans again).
+func (ss *session) awaitWrites(ctx context.Context, colocation uint32) (waited bool, err error) {
+	if colocation == 0 || !ss.srv.cfg.Catalog.Snapshot().WritesFrozen(colocation) {
+		return false, nil
+	}
+	deadline := time.Now().Add(frozenWriteWait)
+	t := time.NewTicker(2 * time.Millisecond)
+	defer t.Stop()
+	for ss.srv.cfg.Catalog.Snapshot().WritesFrozen(colocation) {
+		if time.Now().After(deadline) {
+			return true, pgerr.New(pgerr.LockNotAvailable, "a shard move holds writes to this table back").
+				WithHint("Retry; the move finishes its cut-over or is rolled back.")
+		}
+		select {
+		case <-ctx.Done():
+			return true, cancelErr()
+		case <-t.C:
+		}
+	}
+	return true, nil
+}
+
+// awaitPlanWrites is awaitWrites for a plan.
+func (ss *session) awaitPlanWrites(ctx context.Context, p *planner.Plan) (bool, error) {
+	if p == nil || !p.Writes {
+		return false, nil
+	}
+	return ss.awaitWrites(ctx, p.WriteColocation)
+}
+
+// checkNoMoves refuses DDL on distributed tables while shards move: the
+// copies on the move targets would miss it.
+func checkNoMoves(snap *catalog.Snapshot, d *planner.DDL, shardDB string) error {
+	if len(snap.Moves()) == 0 {
+		return nil
+	}
+	touches := len(d.Before) > 0 || len(d.After) > 0
+	if !touches && d.Work != nil {
+		targets, _ := d.Work(snap)
+		touches = worksOnShards(targets, shardDB)
+	}
+	if !touches {
+		return nil
+	}
+	return pgerr.New(pgerr.ObjectInUse, "shards are being moved; DDL on distributed tables waits until the moves end").
+		WithHint("Retry after the rebalance; distgresctl status lists the moves in progress.")
+}
+
+func worksOnShards(targets []executor.Target, shardDB string) bool {
+	for _, t := range targets {
+		if t.Database == shardDB {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,109 @@
+package shardmove
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/distgres/distgres/catalog"
+)
+
+// cleanup finishes what a move left behind: a move that did not switch is
+// aborted and its target copies, subscription, publication and slot are
+// dropped; a switched move loses its source copies. The record is
+// forgotten once nothing is left.
+func (m *Mover) cleanup(ctx context.Context, rec catalog.Move) error {
+	if rec.State == catalog.MoveCopying || rec.State == catalog.MoveFrozen {
+		snap, err := m.cfg.Store.Apply(ctx, catalog.FinishMove{ID: rec.ID, Commit: false})
+		if err != nil && !errors.Is(err, catalog.ErrMoveState) {
+			return fmt.Errorf("aborting move %s: %w", rec.ID, err)
+		}
+		if snap == nil {
+			snap = m.cfg.Store.Snapshot()
+		}
+		cur, ok := snap.Move(rec.ID)
+		if !ok {
+			return nil
+		}
+		rec = cur
+	}
+	snap := m.cfg.Store.Snapshot()
+	tables := shardTables(snap, rec.Shards)
+	var errs []error
+	src, srcOK := snap.Node(rec.Source)
+	dst, dstOK := snap.Node(rec.Target)
+	if dstOK {
+		errs = append(errs, m.dropSubscription(ctx, dst, rec.ID))
+	}
+	if srcOK {
+		errs = append(errs, m.dropPublication(ctx, src, rec.ID))
+	}
+	// The copies that lost: the target's after an abort, the source's
+	// after a switch (unless the move added a copy).
+	var n catalog.Node
+	var ok bool
+	switch {
+	case rec.State == catalog.MoveAborted:
+		n, ok = dst, dstOK
+	case !rec.Copy:
+		n, ok = src, srcOK
+	}
+	if ok && len(tables) > 0 {
+		var stmts []string
+		for _, t := range tables {
+			stmts = append(stmts, "DROP TABLE IF EXISTS "+t.quoted())
+		}
+		errs = append(errs, m.exec(ctx, n, m.cfg.ShardDB, stmts...))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	_, err := m.cfg.Store.Apply(ctx, catalog.ForgetMove{ID: rec.ID})
+	return err
+}
+
+// Recover cleans up the moves nobody works on any more: their coordinator
+// run is over, or it says it does not run them, or it has not answered
+// for longer than the grace period. It returns how many it cleaned up.
+func (m *Mover) Recover(ctx context.Context) (int, error) {
+	snap := m.cfg.Store.Snapshot()
+	var errs []error
+	done := 0
+	for _, rec := range snap.Moves() {
+		if !m.abandoned(ctx, snap, rec) {
+			continue
+		}
+		m.log.Info("shard move: cleaning up an abandoned move", "move", rec.ID, "state", rec.State, "coordinator", rec.Coordinator)
+		if err := m.cleanup(ctx, rec); err != nil {
+			errs = append(errs, fmt.Errorf("move %s: %w", rec.ID, err))
+			continue
+		}
+		done++
+	}
+	return done, errors.Join(errs...)
+}
+
+func (m *Mover) abandoned(ctx context.Context, snap *catalog.Snapshot, rec catalog.Move) bool {
+	if rec.Incarnation == m.cfg.Incarnation {
+		return !m.InFlight(rec.ID)
+	}
+	var owner *catalog.Coordinator
+	for _, c := range snap.Coordinators() {
+		if c.Incarnation == rec.Incarnation {
+			owner = &c
+		}
+	}
+	if owner == nil {
+		return true
+	}
+	if m.cfg.Ping != nil {
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		inc, inFlight, err := m.cfg.Ping(pctx, owner.RaftAddr, rec.ID)
+		cancel()
+		if err == nil {
+			return inc != rec.Incarnation || !inFlight
+		}
+	}
+	return time.Since(time.UnixMilli(rec.StartedMillis)) > m.cfg.Grace
+}

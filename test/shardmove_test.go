@@ -1,0 +1,142 @@
+package test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/distgres/distgres/test/harness"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// newDataNode starts a fresh PostgreSQL server (configured like the
+// cluster's nodes) and returns its port.
+func newDataNode(t *testing.T) int {
+	t.Helper()
+	u, err := url.Parse(harness.StartPostgres(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := strconv.Atoi(u.Port())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return port
+}
+
+func mustConnect(t *testing.T, ctx context.Context, u string) *pgx.Conn {
+	t.Helper()
+	c, err := pgx.Connect(ctx, harness.URL(u))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
+
+func queryInt(t *testing.T, ctx context.Context, c *pgx.Conn, sql string) int64 {
+	t.Helper()
+	var n int64
+	if err := c.QueryRow(ctx, sql).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
+
+// replicationLeftovers lists the publications, subscriptions and
+// replication slots on a data node's shard database.
+func replicationLeftovers(t *testing.T, ctx context.Context, port int) []string {
+	t.Helper()
+	c := mustConnect(t, ctx, fmt.Sprintf("postgres://postgres@127.0.0.1:%d/distgres_shards", port))
+	rows, err := c.Query(ctx, `SELECT 'publication ' || pubname FROM pg_publication
+		UNION ALL SELECT 'subscription ' || subname FROM pg_subscription
+		UNION ALL SELECT 'slot ' || slot_name FROM pg_replication_slots`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestNodeAddAndRebalance(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c := harness.Start(t, harness.Options{Nodes: 2, Shards: 8})
+	db := mustConnect(t, ctx, c.ClientURL)
+	for _, s := range []string{
+		"CREATE TABLE accounts (id bigint PRIMARY KEY, balance int NOT NULL)",
+		"CREATE TABLE events (account bigint, note text) DISTRIBUTE BY HASH(account)",
+		"CREATE TABLE currencies (code text PRIMARY KEY, name text) DISTRIBUTE BY REPLICATION",
+		"INSERT INTO accounts SELECT g, g * 10 FROM generate_series(1, 2000) g",
+		"INSERT INTO events SELECT g % 2000 + 1, 'e' || g FROM generate_series(1, 5000) g",
+		"INSERT INTO currencies VALUES ('EUR', 'euro'), ('USD', 'dollar')",
+	} {
+		if _, err := db.Exec(ctx, s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	port := newDataNode(t)
+	start := time.Now()
+	var msg string
+	if err := db.QueryRow(ctx, fmt.Sprintf("SELECT distgres_node_add('dn3', '127.0.0.1', %d)", port)).Scan(&msg); err != nil {
+		t.Fatalf("node add: %s", errDetail(err))
+	}
+	t.Log(msg, time.Since(start))
+	start = time.Now()
+	if err := db.QueryRow(ctx, "SELECT distgres_rebalance()").Scan(&msg); err != nil {
+		t.Fatalf("rebalance: %s", errDetail(err))
+	}
+	t.Log(msg, time.Since(start))
+	rows, _ := db.Query(ctx, "SELECT name, state, shards FROM distgres_nodes() ORDER BY name")
+	counts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (string, error) {
+		var name, state string
+		var shards int
+		err := r.Scan(&name, &state, &shards)
+		return fmt.Sprintf("%s %s %d", name, state, shards), err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(counts)
+	if got := queryInt(t, ctx, db, "SELECT count(*) FROM accounts"); got != 2000 {
+		t.Errorf("accounts = %d rows, want 2000", got)
+	}
+	if got := queryInt(t, ctx, db, "SELECT sum(balance) FROM accounts"); got != 20010000 {
+		t.Errorf("sum(balance) = %d", got)
+	}
+	if got := queryInt(t, ctx, db, "SELECT count(*) FROM events e JOIN accounts a ON a.id = e.account"); got != 5000 {
+		t.Errorf("join = %d rows, want 5000", got)
+	}
+	if got := queryInt(t, ctx, db, "SELECT count(*) FROM distgres_shards() WHERE nodes LIKE '%dn3%' AND table_name = 'public.accounts'"); got == 0 {
+		t.Errorf("no accounts shard on dn3 after rebalance")
+	}
+	if got := queryInt(t, ctx, db, "SELECT count(*) FROM distgres_shards() WHERE nodes LIKE '%,dn3' AND table_name = 'public.currencies'"); got != 1 {
+		t.Errorf("reference table not placed on dn3")
+	}
+	if left := replicationLeftovers(t, ctx, port); len(left) > 0 {
+		t.Errorf("left on dn3: %v", left)
+	}
+	for _, n := range c.Nodes {
+		if left := replicationLeftovers(t, ctx, n.Port()); len(left) > 0 {
+			t.Errorf("left on a node: %v", strings.Join(left, ", "))
+		}
+	}
+}
+
+// errDetail is an error with its DETAIL and HINT, when it has them.
+func errDetail(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return fmt.Sprintf("%v (detail: %s; hint: %s)", err, pe.Detail, pe.Hint)
+	}
+	return err.Error()
+}
