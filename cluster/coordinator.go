@@ -139,7 +139,7 @@ func StartCoordinator(ctx context.Context, opts CoordinatorOptions) (_ *Coordina
 	}
 	mover := shardmove.New(shardmove.Config{
 		Store: c.Store, ShellDB: shellDatabase, ShardDB: ShardDatabase, Coordinator: opts.ID, Incarnation: c.Store.Incarnation(),
-		Binaries: bin, Ping: c.Store.Ping, Grace: opts.RecoveryGrace, Logger: log,
+		Binaries: bin, Ping: c.Store.Ping, Grace: opts.RecoveryGrace, Failpoint: opts.Failpoint, Logger: log,
 	})
 	c.Store.SetInFlight(func(id string) bool { return c.GTM.InFlight(id) || mover.InFlight(id) })
 	srv = coordinator.New(coordinator.Config{

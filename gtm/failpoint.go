@@ -9,7 +9,8 @@ import (
 // FailpointEnv names the environment variable that makes a coordinator
 // process exit at a step of its global transactions, for crash tests. It
 // holds comma-separated steps ("begun", "prepared", "decided",
-// "committed"), each optionally armed by a file: "prepared" exits at the
+// "committed"; shard moves add "move-copying", "move-frozen" and
+// "move-switched"), each optionally armed by a file: "prepared" exits at the
 // first transaction that reaches that step; "prepared@/tmp/arm" exits
 // there only while /tmp/arm exists (and removes it), so a test chooses the
 // moment.

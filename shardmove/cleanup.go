@@ -56,6 +56,15 @@ func (m *Mover) cleanup(ctx context.Context, rec catalog.Move) error {
 		}
 		errs = append(errs, m.exec(ctx, n, m.cfg.ShardDB, stmts...))
 	}
+	if len(tables) > 0 {
+		marker := "DROP TABLE IF EXISTS " + markerTable(tables[0].schema, rec.ID)
+		if srcOK {
+			errs = append(errs, m.exec(ctx, src, m.cfg.ShardDB, marker))
+		}
+		if dstOK {
+			errs = append(errs, m.exec(ctx, dst, m.cfg.ShardDB, marker))
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}

@@ -38,6 +38,17 @@ func (mv move) shardIDs() []int64 {
 	return ids
 }
 
+// marker is the quoted name of the move's marker table: a row inserted
+// into it on the source and seen on the target shows that the target has
+// applied every transaction the source committed before it.
+func (mv move) marker() string {
+	return markerTable(mv.shards[0].schema, mv.id)
+}
+
+func markerTable(schema, id string) string {
+	return sqlquote.Ident(schema) + "." + sqlquote.Ident(objectName(id))
+}
+
 // tableList is the shard tables as a comma-separated SQL list.
 func (mv move) tableList() string {
 	names := make([]string, len(mv.shards))

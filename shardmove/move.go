@@ -110,6 +110,9 @@ func (m *Mover) copyAndSwitch(ctx context.Context, mv move, p *Progress) error {
 		return err
 	}
 	phase("copying")
+	if err := m.failpoint("move-copying"); err != nil {
+		return err
+	}
 	if err := m.waitCopied(ctx, mv, p); err != nil {
 		return err
 	}
@@ -119,16 +122,23 @@ func (m *Mover) copyAndSwitch(ctx context.Context, mv move, p *Progress) error {
 		return err
 	}
 	defer src.Close(context.WithoutCancel(ctx))
-	var lsn string
-	if err := src.QueryRow(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&lsn); err != nil {
+	dst, err := m.connect(ctx, mv.target, m.cfg.ShardDB)
+	if err != nil {
 		return err
 	}
-	if err := m.waitCaughtUp(ctx, src, mv, lsn); err != nil {
+	defer dst.Close(context.WithoutCancel(ctx))
+	lock, err := m.connect(ctx, mv.source, m.cfg.ShardDB)
+	if err != nil {
+		return err
+	}
+	defer lock.Close(context.WithoutCancel(ctx))
+	conns := cutOverConns{lock: lock, src: src, dst: dst}
+	if err := m.waitCaughtUp(ctx, src, dst, mv, 0); err != nil {
 		return err
 	}
 	phase("cut-over")
 	for attempt := 1; ; attempt++ {
-		done, err := m.cutOver(ctx, src, mv, changed)
+		done, err := m.cutOver(ctx, conns, mv, changed, attempt)
 		if done || err != nil {
 			return err
 		}
@@ -152,6 +162,7 @@ func (m *Mover) createTargetTables(ctx context.Context, mv move) error {
 		args = append(args, "-t", tablePattern(s.schema, s.name))
 		fmt.Fprintf(&drops, "DROP TABLE IF EXISTS %s;\n", s.quoted())
 	}
+	fmt.Fprintf(&drops, "DROP TABLE IF EXISTS %[1]s;\nCREATE TABLE %[1]s (n int);\n", mv.marker())
 	script, err := m.pgDump(ctx, mv.source.Host, mv.source.Port, m.cfg.ShardDB, args...)
 	if err != nil {
 		return fmt.Errorf("data node %s: reading the shard tables' definition: %w", mv.source.Name, err)
@@ -169,6 +180,9 @@ func (m *Mover) prepareSource(ctx context.Context, mv move, p *Progress) ([]shar
 		return nil, err
 	}
 	defer c.Close(context.WithoutCancel(ctx))
+	if _, err := c.Exec(ctx, fmt.Sprintf("DROP TABLE IF EXISTS %[1]s; CREATE TABLE %[1]s (n int)", mv.marker())); err != nil {
+		return nil, fmt.Errorf("data node %s: %w", mv.source.Name, err)
+	}
 	var changed []shardTable
 	var total int64
 	for _, s := range mv.shards {
@@ -200,7 +214,8 @@ func (m *Mover) prepareSource(ctx context.Context, mv move, p *Progress) ([]shar
 // the placement. done is false (with no error) when writers held the
 // tables longer than the lock timeout: the freeze is lifted and the
 // caller tries again.
-func (m *Mover) cutOver(ctx context.Context, src *pgx.Conn, mv move, changed []shardTable) (done bool, err error) {
+func (m *Mover) cutOver(ctx context.Context, c cutOverConns, mv move, changed []shardTable, attempt int) (done bool, err error) {
+	src := c.lock
 	if _, err := m.cfg.Store.Apply(ctx, catalog.FreezeMove{ID: mv.id, Frozen: true}); err != nil {
 		return false, fmt.Errorf("freezing writes: %w", err)
 	}
@@ -228,21 +243,29 @@ func (m *Mover) cutOver(ctx context.Context, src *pgx.Conn, mv move, changed []s
 		m.log.Info("shard move: writers held the shard tables; retrying the cut-over", "move", mv.id)
 		return false, nil
 	}
-	var lsn string
-	if err := tx.QueryRow(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&lsn); err != nil {
+	if err := m.waitCaughtUp(ctx, c.src, c.dst, mv, attempt); err != nil {
 		return false, err
 	}
-	if err := m.waitCaughtUp(ctx, src, mv, lsn); err != nil {
+	if err := m.failpoint("move-frozen"); err != nil {
 		return false, err
 	}
 	// The commit point: from here on the target is authoritative.
 	if _, err := m.cfg.Store.Apply(ctx, catalog.FinishMove{ID: mv.id, Commit: true}); err != nil {
 		return false, fmt.Errorf("switching the placement: %w", err)
 	}
+	if err := m.failpoint("move-switched"); err != nil {
+		return true, err
+	}
 	if err := m.dropSubscription(ctx, mv.target, mv.id); err != nil {
 		return true, err
 	}
+	if _, err := c.dst.Exec(ctx, "DROP TABLE IF EXISTS "+mv.marker()); err != nil {
+		return true, err
+	}
 	if _, err := tx.Exec(ctx, "DROP PUBLICATION IF EXISTS "+sqlquote.Ident(objectName(mv.id))); err != nil {
+		return true, err
+	}
+	if _, err := tx.Exec(ctx, "DROP TABLE IF EXISTS "+mv.marker()); err != nil {
 		return true, err
 	}
 	if mv.copy {
@@ -267,4 +290,11 @@ func (m *Mover) cutOver(ctx context.Context, src *pgx.Conn, mv move, changed []s
 		return true, fmt.Errorf("forgetting the finished move: %w", err)
 	}
 	return true, nil
+}
+
+// cutOverConns are the connections a cut-over uses: one to hold the lock
+// on the source, one to write the catch-up marker there, one to watch the
+// target.
+type cutOverConns struct {
+	lock, src, dst *pgx.Conn
 }

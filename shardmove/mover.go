@@ -38,7 +38,11 @@ type Config struct {
 	// wait for them (default 3s).
 	CutoverAttempts int
 	LockTimeout     time.Duration
-	Logger          *slog.Logger
+	// Failpoint, when set, is called at the steps of a move ("move-copying"
+	// once the subscription exists, "move-frozen" with the source locked,
+	// "move-switched" after the placement switched), for crash tests.
+	Failpoint func(step string) error
+	Logger    *slog.Logger
 }
 
 // Mover runs shard moves for one coordinator.
@@ -123,6 +127,13 @@ func (m *Mover) update(p *Progress, change func(*Progress)) {
 	m.mu.Lock()
 	change(p)
 	m.mu.Unlock()
+}
+
+func (m *Mover) failpoint(step string) error {
+	if m.cfg.Failpoint == nil {
+		return nil
+	}
+	return m.cfg.Failpoint(step)
 }
 
 // newMoveID returns 16 random lowercase hex digits.

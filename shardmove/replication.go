@@ -2,7 +2,6 @@ package shardmove
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -20,7 +19,7 @@ func (m *Mover) createPublication(ctx context.Context, mv move) error {
 	name := sqlquote.Ident(objectName(mv.id))
 	return m.exec(ctx, mv.source, m.cfg.ShardDB,
 		"DROP PUBLICATION IF EXISTS "+name,
-		"CREATE PUBLICATION "+name+" FOR TABLE "+mv.tableList())
+		"CREATE PUBLICATION "+name+" FOR TABLE "+mv.tableList()+", "+mv.marker())
 }
 
 // createSubscription subscribes the target to the publication; it copies
@@ -73,24 +72,48 @@ func (m *Mover) waitCopied(ctx context.Context, mv move, p *Progress) error {
 	}
 }
 
-// waitCaughtUp waits until the target has applied the source's changes up
-// to lsn, as the replication slot on the source reports.
-func (m *Mover) waitCaughtUp(ctx context.Context, src *pgx.Conn, mv move, lsn string) error {
+// caughtUpTimeout bounds the wait for the target to apply a marker.
+const caughtUpTimeout = time.Minute
+
+// waitCaughtUp waits until the target has applied everything the source
+// committed so far: it commits a marker row on the source (flushing the
+// WAL, so the walsender sends it at once) and waits for the row to appear
+// on the target, which applies transactions in commit order.
+func (m *Mover) waitCaughtUp(ctx context.Context, src, dst *pgx.Conn, mv move, round int) error {
+	ctx, cancel := context.WithTimeout(ctx, caughtUpTimeout)
+	defer cancel()
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue("SET LOCAL synchronous_commit = on")
+	b.Queue("INSERT INTO "+mv.marker()+" VALUES ($1)", round)
+	b.Queue("COMMIT")
+	if err := src.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("data node %s: writing the catch-up marker: %w", mv.source.Name, err)
+	}
 	name := objectName(mv.id)
-	for {
-		var done, found bool
-		err := src.QueryRow(ctx, `SELECT coalesce(confirmed_flush_lsn >= $2::pg_lsn, false), true
-			FROM pg_replication_slots WHERE slot_name = $1`, name, lsn).Scan(&done, &found)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return pgerr.New(pgerr.ObjectNotInPrerequisiteState, "the replication slot %s disappeared from data node %s", name, mv.source.Name)
+	for i := 0; ; i++ {
+		var seen bool
+		if err := dst.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+mv.marker()+" WHERE n = $1)", round).Scan(&seen); err != nil {
+			return fmt.Errorf("data node %s: watching replication: %w", mv.target.Name, err)
 		}
-		if err != nil {
-			return fmt.Errorf("data node %s: watching replication: %w", mv.source.Name, err)
-		}
-		if done {
+		if seen {
 			return nil
 		}
-		if err := sleep(ctx, pollInterval/10); err != nil {
+		if i%100 == 99 {
+			var failures int
+			err := dst.QueryRow(ctx, `SELECT coalesce((SELECT apply_error_count FROM pg_stat_subscription_stats WHERE subname = $1), 0)`, name).Scan(&failures)
+			if err != nil {
+				return fmt.Errorf("data node %s: watching replication: %w", mv.target.Name, err)
+			}
+			if failures > 0 {
+				return pgerr.New(pgerr.ObjectNotInPrerequisiteState, "replicating shards to data node %s failed", mv.target.Name).
+					WithHint("The data node's log says why.")
+			}
+		}
+		if err := sleep(ctx, 2*time.Millisecond); err != nil {
+			if ctx.Err() == context.DeadlineExceeded {
+				return pgerr.New(pgerr.ObjectNotInPrerequisiteState, "data node %s did not catch up with %s within %v", mv.target.Name, mv.source.Name, caughtUpTimeout)
+			}
 			return err
 		}
 	}

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/distgres/distgres/catalog"
+	"github.com/distgres/distgres/planner"
 	"github.com/distgres/distgres/test/harness"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -139,4 +142,95 @@ func errDetail(err error) string {
 		return fmt.Sprintf("%v (detail: %s; hint: %s)", err, pe.Detail, pe.Hint)
 	}
 	return err.Error()
+}
+
+// checkPlacements checks every node against the catalog: it holds exactly
+// the shard tables placed on it, its copies of reference tables equal
+// each other, and no publication, subscription or slot is left.
+func checkPlacements(t *testing.T, ctx context.Context, snap *catalog.Snapshot) {
+	t.Helper()
+	refCopies := map[string]map[string]string{} // table -> node -> contents
+	for _, n := range snap.Nodes() {
+		conn := mustConnect(t, ctx, fmt.Sprintf("postgres://postgres@%s:%d/distgres_shards", n.Host, n.Port))
+		rows, err := conn.Query(ctx, `SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+			WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		have, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]bool{}
+		for _, tb := range snap.Tables() {
+			for _, sh := range tb.Shards {
+				if slices.Contains(sh.Placements, n.ID) {
+					name := tb.Schema + "." + planner.ShardTableName(tb, sh)
+					want[name] = true
+					if tb.Method == catalog.MethodReplication {
+						var contents string
+						q := "SELECT coalesce(string_agg(t::text, ';' ORDER BY t::text), '') FROM " + name + " t"
+						if err := conn.QueryRow(ctx, q).Scan(&contents); err != nil {
+							t.Fatal(err)
+						}
+						if refCopies[tb.Name] == nil {
+							refCopies[tb.Name] = map[string]string{}
+						}
+						refCopies[tb.Name][n.Name] = contents
+					}
+				}
+			}
+		}
+		for _, h := range have {
+			if !want[h] {
+				t.Errorf("node %s holds %s, which the catalog does not place there", n.Name, h)
+			}
+			delete(want, h)
+		}
+		for w := range want {
+			t.Errorf("node %s lacks %s, which the catalog places there", n.Name, w)
+		}
+		if left := replicationLeftovers(t, ctx, n.Port); len(left) > 0 {
+			t.Errorf("node %s: left behind: %s", n.Name, strings.Join(left, ", "))
+		}
+	}
+	for table, copies := range refCopies {
+		var first string
+		for node, c := range copies {
+			if first == "" {
+				first = c
+			} else if c != first {
+				t.Errorf("reference table %s: the copy on %s differs", table, node)
+			}
+		}
+	}
+}
+
+// TestRebalanceUnderLoad adds a third node to a 2-node cluster and
+// rebalances while clients insert, update and read, then checks every
+// acknowledged write against a shadow copy.
+func TestRebalanceUnderLoad(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	c := harness.Start(t, harness.Options{Nodes: 2, Shards: 8})
+	load := startWorkload(t, ctx, c.ClientURL, 6)
+	admin := mustConnect(t, ctx, c.ClientURL)
+	time.Sleep(time.Second)
+	port := newDataNode(t)
+	var msg string
+	if err := admin.QueryRow(ctx, fmt.Sprintf("SELECT distgres_node_add('dn3', '127.0.0.1', %d)", port)).Scan(&msg); err != nil {
+		t.Fatalf("node add: %s", errDetail(err))
+	}
+	start := time.Now()
+	if err := admin.QueryRow(ctx, "SELECT distgres_rebalance('shard-count', 2)").Scan(&msg); err != nil {
+		t.Fatalf("rebalance: %s", errDetail(err))
+	}
+	t.Logf("%s in %v under load", msg, time.Since(start).Round(time.Millisecond))
+	time.Sleep(time.Second)
+	snap := c.Coordinator.Store.Snapshot()
+	load.finish(t, ctx, snap)
+	checkPlacements(t, ctx, snap)
+	if n := queryInt(t, ctx, admin, "SELECT shards FROM distgres_nodes() WHERE name = 'dn3'"); n < 5 {
+		t.Errorf("dn3 holds %d shards after the rebalance, want at least 5 (2 groups of 2 tables and the reference table)", n)
+	}
 }
