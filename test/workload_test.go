@@ -34,8 +34,8 @@ type workload struct {
 	accounts   map[int64]int64 // id -> balance
 	events     map[int64]int64 // account -> events
 	currencies map[string]int64
-	retryable  map[string]int         // SQLSTATE -> count
-	failures   []string               // non-retryable errors and wrong reads
+	retryable  map[string]int          // SQLSTATE -> count
+	failures   []string                // non-retryable errors and wrong reads
 	pauses     map[int64]time.Duration // account -> slowest acknowledged write
 }
 
