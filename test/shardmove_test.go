@@ -5,14 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/distgres/distgres/catalog"
-	"github.com/distgres/distgres/planner"
 	"github.com/distgres/distgres/test/harness"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -144,14 +141,63 @@ func errDetail(err error) string {
 	return err.Error()
 }
 
-// checkPlacements checks every node against the catalog: it holds exactly
-// the shard tables placed on it, its copies of reference tables equal
-// each other, and no publication, subscription or slot is left.
-func checkPlacements(t *testing.T, ctx context.Context, snap *catalog.Snapshot) {
+// checkPlacements checks every node against the catalog, as the
+// coordinator at db reports it: each node holds exactly the shard tables
+// placed on it, the copies of a reference table are equal, and no
+// publication, subscription or replication slot is left.
+func checkPlacements(t *testing.T, ctx context.Context, db *pgx.Conn) {
 	t.Helper()
-	refCopies := map[string]map[string]string{} // table -> node -> contents
-	for _, n := range snap.Nodes() {
-		conn := mustConnect(t, ctx, fmt.Sprintf("postgres://postgres@%s:%d/distgres_shards", n.Host, n.Port))
+	type node struct {
+		host string
+		port int
+	}
+	nodes := map[string]node{}
+	rows, err := db.Query(ctx, "SELECT name, host, port FROM distgres_nodes()")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var name string
+		var n node
+		if err := rows.Scan(&name, &n.host, &n.port); err != nil {
+			t.Fatal(err)
+		}
+		nodes[name] = n
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]map[string]bool{} // node -> shard tables
+	replicated := map[string][]string{}  // shard table -> nodes (reference tables)
+	rows, err = db.Query(ctx, "SELECT table_name, shard_id, nodes FROM distgres_shards()")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var table, placed string
+		var id int64
+		if err := rows.Scan(&table, &id, &placed); err != nil {
+			t.Fatal(err)
+		}
+		name := fmt.Sprintf("%s_%d", table, id)
+		on := strings.Split(placed, ",")
+		for _, n := range on {
+			if want[n] == nil {
+				want[n] = map[string]bool{}
+			}
+			want[n][name] = true
+		}
+		if len(on) > 1 {
+			replicated[name] = on
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	conns := map[string]*pgx.Conn{}
+	for name, n := range nodes {
+		conn := mustConnect(t, ctx, fmt.Sprintf("postgres://postgres@%s:%d/distgres_shards", n.host, n.port))
+		conns[name] = conn
 		rows, err := conn.Query(ctx, `SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 			WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')`)
 		if err != nil {
@@ -161,46 +207,31 @@ func checkPlacements(t *testing.T, ctx context.Context, snap *catalog.Snapshot) 
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := map[string]bool{}
-		for _, tb := range snap.Tables() {
-			for _, sh := range tb.Shards {
-				if slices.Contains(sh.Placements, n.ID) {
-					name := tb.Schema + "." + planner.ShardTableName(tb, sh)
-					want[name] = true
-					if tb.Method == catalog.MethodReplication {
-						var contents string
-						q := "SELECT coalesce(string_agg(t::text, ';' ORDER BY t::text), '') FROM " + name + " t"
-						if err := conn.QueryRow(ctx, q).Scan(&contents); err != nil {
-							t.Fatal(err)
-						}
-						if refCopies[tb.Name] == nil {
-							refCopies[tb.Name] = map[string]string{}
-						}
-						refCopies[tb.Name][n.Name] = contents
-					}
-				}
-			}
-		}
 		for _, h := range have {
-			if !want[h] {
-				t.Errorf("node %s holds %s, which the catalog does not place there", n.Name, h)
+			if !want[name][h] {
+				t.Errorf("node %s holds %s, which the catalog does not place there", name, h)
 			}
-			delete(want, h)
+			delete(want[name], h)
 		}
-		for w := range want {
-			t.Errorf("node %s lacks %s, which the catalog places there", n.Name, w)
+		for w := range want[name] {
+			t.Errorf("node %s lacks %s, which the catalog places there", name, w)
 		}
-		if left := replicationLeftovers(t, ctx, n.Port); len(left) > 0 {
-			t.Errorf("node %s: left behind: %s", n.Name, strings.Join(left, ", "))
+		if left := replicationLeftovers(t, ctx, n.port); len(left) > 0 {
+			t.Errorf("node %s: left behind: %s", name, strings.Join(left, ", "))
 		}
 	}
-	for table, copies := range refCopies {
+	for table, on := range replicated {
 		var first string
-		for node, c := range copies {
-			if first == "" {
-				first = c
-			} else if c != first {
-				t.Errorf("reference table %s: the copy on %s differs", table, node)
+		for i, n := range on {
+			var contents string
+			q := "SELECT coalesce(string_agg(t::text, ';' ORDER BY t::text), '') FROM " + table + " t"
+			if err := conns[n].QueryRow(ctx, q).Scan(&contents); err != nil {
+				t.Fatalf("node %s: %v", n, err)
+			}
+			if i == 0 {
+				first = contents
+			} else if contents != first {
+				t.Errorf("reference table %s: the copy on %s differs from the one on %s", table, n, on[0])
 			}
 		}
 	}
@@ -227,9 +258,8 @@ func TestRebalanceUnderLoad(t *testing.T) {
 	}
 	t.Logf("%s in %v under load", msg, time.Since(start).Round(time.Millisecond))
 	time.Sleep(time.Second)
-	snap := c.Coordinator.Store.Snapshot()
-	load.finish(t, ctx, snap)
-	checkPlacements(t, ctx, snap)
+	load.finish(t, ctx, c.Coordinator.Store.Snapshot())
+	checkPlacements(t, ctx, admin)
 	if n := queryInt(t, ctx, admin, "SELECT shards FROM distgres_nodes() WHERE name = 'dn3'"); n < 5 {
 		t.Errorf("dn3 holds %d shards after the rebalance, want at least 5 (2 groups of 2 tables and the reference table)", n)
 	}
