@@ -39,7 +39,7 @@ func (m *Mover) connectAddr(ctx context.Context, host string, port int, db strin
 		if pgerr.Code(err) != "" {
 			return nil, err
 		}
-		return nil, pgerr.New(pgerr.ConnectionFailure, "could not connect to %s:%d: %v", host, port, err)
+		return nil, pgerr.New(pgerr.ConnectionFailure, "could not connect to %s:%d", host, port).WithDetail("%v", err)
 	}
 	return c, nil
 }
@@ -47,6 +47,9 @@ func (m *Mover) connectAddr(ctx context.Context, host string, port int, db strin
 func (m *Mover) connect(ctx context.Context, n catalog.Node, db string) (*pgx.Conn, error) {
 	c, err := m.connectAddr(ctx, n.Host, n.Port, db)
 	if err != nil {
+		if pe, ok := err.(*pgerr.Error); ok && pe.Code == pgerr.ConnectionFailure {
+			return nil, pgerr.New(pgerr.ConnectionFailure, "could not connect to data node %s at %s:%d", n.Name, n.Host, n.Port).WithDetail("%s", pe.Detail)
+		}
 		return nil, fmt.Errorf("data node %s: %w", n.Name, err)
 	}
 	return c, nil

@@ -50,6 +50,13 @@ func (m *Mover) run(ctx context.Context, ids []int64, source, target catalog.Nod
 	if err != nil {
 		return err
 	}
+	for _, n := range []catalog.Node{src, dst} {
+		c, err := m.connect(ctx, n, m.cfg.ShardDB)
+		if err != nil {
+			return err // a node that is down fails the move before it starts
+		}
+		c.Close(ctx)
+	}
 	mv := move{id: newMoveID(), shards: shardTables(snap, ids), source: src, target: dst, copy: copy}
 	p := &Progress{ID: mv.id, Shards: ids, Source: src.Name, Target: dst.Name, Phase: "starting", Started: time.Now()}
 	defer m.track(p)()

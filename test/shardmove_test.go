@@ -122,13 +122,45 @@ func TestNodeAddAndRebalance(t *testing.T) {
 	if got := queryInt(t, ctx, db, "SELECT count(*) FROM distgres_shards() WHERE nodes LIKE '%,dn3' AND table_name = 'public.currencies'"); got != 1 {
 		t.Errorf("reference table not placed on dn3")
 	}
-	if left := replicationLeftovers(t, ctx, port); len(left) > 0 {
-		t.Errorf("left on dn3: %v", left)
+	checkPlacements(t, ctx, db)
+	// A move to a node that is down fails before it starts.
+	var shard int64
+	if err := db.QueryRow(ctx, "SELECT min(shard_id) FROM distgres_shards() WHERE nodes = 'node1'").Scan(&shard); err != nil {
+		t.Fatal(err)
 	}
-	for _, n := range c.Nodes {
-		if left := replicationLeftovers(t, ctx, n.Port()); len(left) > 0 {
-			t.Errorf("left on a node: %v", strings.Join(left, ", "))
+	if err := c.Nodes[1].Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Exec(ctx, fmt.Sprintf("SELECT distgres_move_shard(%d, 'node2')", shard))
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "08006" || !strings.Contains(pe.Message, "node2") {
+		t.Errorf("move to a stopped node: %v, want SQLSTATE 08006 naming node2", err)
+	}
+	if got := placementOf(t, ctx, db, shard); got != "node1" || queryInt(t, ctx, db, "SELECT count(*) FROM distgres_moves()") != 0 {
+		t.Errorf("after the failed move shard %d is on %s (moves recorded: %d)", shard, got, queryInt(t, ctx, db, "SELECT count(*) FROM distgres_moves()"))
+	}
+	for _, tc := range []struct {
+		sql, code string
+	}{
+		{fmt.Sprintf("SELECT distgres_node_add('dn3', '127.0.0.1', %d)", port), "42710"},
+		{fmt.Sprintf("SELECT distgres_node_add('dn4', '127.0.0.1', %d)", port), "42710"},
+		{fmt.Sprintf("SELECT distgres_node_add('dn4', '127.0.0.1', %d)", unusedPort(t)), "08001"},
+		{"SELECT distgres_node_add('dn4', '127.0.0.1', 99999)", "22023"},
+		{"SELECT distgres_move_shard(1, 'dn3')", "42704"},
+		{"SELECT distgres_node_remove('nope')", "42704"},
+		{"SELECT distgres_node_remove('dn3')", "55006"},
+		{"SELECT distgres_rebalance('fastest')", "22023"},
+		{"SELECT 1, distgres_rebalance()", "0A000"},
+		{"SELECT distgres_rebalance(current_user)", "0A000"},
+		{"BEGIN; SELECT distgres_rebalance(); COMMIT", "25001"},
+		{"SELECT distgres_move_shard((SELECT min(shard_id) FROM distgres_shards() WHERE nodes = 'node1'), 'dn3')", "0A000"},
+	} {
+		_, err := db.Exec(ctx, tc.sql)
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != tc.code {
+			t.Errorf("%s: %v, want SQLSTATE %s", tc.sql, err, tc.code)
 		}
+		db.Exec(ctx, "ROLLBACK")
 	}
 }
 
@@ -263,4 +295,15 @@ func TestRebalanceUnderLoad(t *testing.T) {
 	if n := queryInt(t, ctx, admin, "SELECT shards FROM distgres_nodes() WHERE name = 'dn3'"); n < 5 {
 		t.Errorf("dn3 holds %d shards after the rebalance, want at least 5 (2 groups of 2 tables and the reference table)", n)
 	}
+}
+
+// unusedPort returns a loopback port nothing listens on.
+func unusedPort(t *testing.T) int {
+	t.Helper()
+	_, port, _ := strings.Cut(harness.FreeAddr(t), ":")
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

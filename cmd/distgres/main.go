@@ -19,10 +19,12 @@ import (
 
 const usage = `usage: distgres up [flags]
        distgres coordinator --data DIR --listen ADDR --raft-addr ADDR [--join ADDR] [flags]
+       distgres datanode --dir DIR [--port PORT]
 
 Commands:
   up           create (or reopen) a local cluster in --dir and serve clients
   coordinator  run one coordinator that bootstraps or joins a coordinator group
+  datanode     run one PostgreSQL server configured as a data node, to add with distgresctl node add
 
 Run 'distgres up -h' for the flags.
 `
@@ -37,6 +39,8 @@ func main() {
 		os.Exit(up(os.Args[2:], os.Stdout, os.Stderr))
 	case "coordinator":
 		os.Exit(runCoordinator(os.Args[2:], os.Stdout, os.Stderr))
+	case "datanode":
+		os.Exit(dataNode(os.Args[2:], os.Stdout, os.Stderr))
 	case "-h", "--help", "help":
 		fmt.Fprint(os.Stdout, usage)
 	default:
