@@ -121,7 +121,7 @@ func StartCoordinator(ctx context.Context, opts CoordinatorOptions) (_ *Coordina
 	if err != nil {
 		log.Warn("catalog: no Raft leader reachable at start-up; serving from the local catalog, which may be behind", "catalog_version", c.Store.Snapshot().Version())
 	}
-	if err := registerNodes(ctx, c.Store, opts.Nodes); err != nil {
+	if err := registerNodes(ctx, c.Store, opts.Nodes, log); err != nil {
 		return nil, err
 	}
 	var srv *coordinator.Server
@@ -210,13 +210,20 @@ func (c *Coordinator) closeStore() error {
 	return c.Store.Close()
 }
 
-// registerNodes adds new nodes to the catalog and updates moved ones.
-func registerNodes(ctx context.Context, store catalog.Store, nodes []NodeAddr) error {
+// registerNodes registers nodes in a catalog that has none yet (a new
+// cluster) and updates the addresses of those it has. Once the cluster
+// has nodes, nodes join and leave with distgresctl (node add copies the
+// schema, node remove takes a node out for good): a node named here but
+// missing from the catalog is left out, with a warning.
+func registerNodes(ctx context.Context, store catalog.Store, nodes []NodeAddr, log *slog.Logger) error {
+	initial := len(store.Snapshot().Nodes()) == 0
 	for _, a := range nodes {
 		for attempt := 0; ; attempt++ {
 			n, ok := store.Snapshot().NodeByName(a.Name)
 			var err error
 			switch {
+			case !ok && !initial:
+				log.Warn("data node is not in the catalog (removed, or never added); add it with distgresctl node add", "node", a.Name)
 			case !ok:
 				_, err = store.Apply(ctx, catalog.AddNode{Name: a.Name, Host: a.Host, Port: a.Port})
 			case n.Port != a.Port || n.Host != a.Host:
