@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/distgres/distgres/executor"
 	"github.com/distgres/distgres/pgerr"
@@ -238,10 +239,23 @@ func (ss *session) execute(ctx context.Context, m *pgproto3.Execute) error {
 		rows, err := p.plan.Root.Open(p.ctx, ss.runtime(p.resultFormats), p.params)
 		if err != nil {
 			err = canceledOr(p.ctx, err)
-			p.cancel()
 			if p.implicit {
 				ss.endImplicit(ctx, false)
 			}
+			if ss.retryAfterMove(err, p.plan) && p.stmt.st != nil {
+				if np, perr := ss.plan(p.ctx, p.stmt.st, p.stmt.paramOIDs); perr == nil && slices.Equal(np.ParamOIDs, p.plan.ParamOIDs) {
+					p.plan = np
+					p.implicit = np.MultiNodeWrite && ss.beginImplicit()
+					rows, err = np.Root.Open(p.ctx, ss.runtime(p.resultFormats), p.params)
+					if err != nil && p.implicit {
+						ss.endImplicit(ctx, false)
+					}
+				}
+			}
+		}
+		if err != nil {
+			err = canceledOr(p.ctx, err)
+			p.cancel()
 			return err
 		}
 		p.rows = rows

@@ -50,6 +50,18 @@ func (ss *session) awaitPlanWrites(ctx context.Context, p *planner.Plan) (bool, 
 	return ss.awaitWrites(ctx, p.WriteColocation)
 }
 
+// retryAfterMove reports whether a statement that failed before anything
+// was sent to the client should run again with a new plan: outside a
+// transaction block, a shard table it used is gone (a move dropped the
+// source copy, with the statement waiting on its lock) and the placements
+// changed since the plan was made. Nothing of the statement took effect:
+// a single-node statement failed, and a multi-node one's implicit
+// transaction was rolled back.
+func (ss *session) retryAfterMove(err error, p *planner.Plan) bool {
+	return pgerr.Code(err) == pgerr.UndefinedTable && ss.tx == nil &&
+		p.CatalogVersion != ss.srv.cfg.Catalog.Snapshot().SchemaVersion()
+}
+
 // checkNoMoves refuses DDL on distributed tables while shards move: the
 // copies on the move targets would miss it.
 func checkNoMoves(snap *catalog.Snapshot, d *planner.DDL, shardDB string) error {

@@ -103,6 +103,14 @@ func (ss *session) runStatement(ctx context.Context, st *parsedStatement) bool {
 		ss.complete(tag)
 		return true
 	}
+	ok, moved := ss.runPlan(ctx, p, executor.Params{OIDs: p.ParamOIDs}, st.offset, func(err error) bool { return ss.retryAfterMove(err, p) })
+	if !moved {
+		return ok
+	}
+	if p, err = ss.plan(ctx, st, nil); err != nil {
+		ss.sendError(canceledOr(ctx, err), st.offset)
+		return false
+	}
 	ok, _ = ss.runPlan(ctx, p, executor.Params{OIDs: p.ParamOIDs}, st.offset, nil)
 	return ok
 }
@@ -220,7 +228,9 @@ func (ss *session) fastPath(ctx context.Context, query string) bool {
 	}
 	ctx, done := ss.statementContext(ctx)
 	defer done()
-	_, fellBack := ss.runPlan(ctx, p, executor.Params{Values: n.values, OIDs: p.ParamOIDs}, 0, parameterError)
+	// A shard moved away under the plan: the ordinary path plans again.
+	takeOver := func(err error) bool { return parameterError(err) || ss.retryAfterMove(err, p) }
+	_, fellBack := ss.runPlan(ctx, p, executor.Params{Values: n.values, OIDs: p.ParamOIDs}, 0, takeOver)
 	return !fellBack
 }
 

@@ -32,7 +32,10 @@ func newDataNode(t *testing.T) int {
 
 func mustConnect(t *testing.T, ctx context.Context, u string) *pgx.Conn {
 	t.Helper()
-	c, err := pgx.Connect(ctx, harness.URL(u))
+	if !strings.Contains(u, "?") {
+		u = harness.URL(u)
+	}
+	c, err := pgx.Connect(ctx, u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,4 +309,28 @@ func unusedPort(t *testing.T) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestRebalanceAcrossCoordinators runs the load through one coordinator
+// while another adds a node and rebalances: the freeze and the switch
+// reach the load's coordinator through Raft only.
+func TestRebalanceAcrossCoordinators(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	g := harness.StartGroup(t, harness.GroupOptions{Nodes: 2, Coordinators: 3, Shards: 8})
+	load := startWorkload(t, ctx, g.URL(1), 6)
+	admin := mustConnect(t, ctx, g.URL(0))
+	time.Sleep(500 * time.Millisecond)
+	port := newDataNode(t)
+	var msg string
+	if err := admin.QueryRow(ctx, fmt.Sprintf("SELECT distgres_node_add('dn3', '127.0.0.1', %d)", port)).Scan(&msg); err != nil {
+		t.Fatalf("node add: %s", errDetail(err))
+	}
+	if err := admin.QueryRow(ctx, "SELECT distgres_rebalance('shard-count', 2)").Scan(&msg); err != nil {
+		t.Fatalf("rebalance: %s", errDetail(err))
+	}
+	t.Log(msg)
+	time.Sleep(500 * time.Millisecond)
+	load.finish(t, ctx, g.Coords[1].Store.Snapshot())
+	checkPlacements(t, ctx, mustConnect(t, ctx, g.URL(2)))
 }
