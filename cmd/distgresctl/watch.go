@@ -65,6 +65,13 @@ loop:
 		}
 	}
 	<-done
+	if qerr == nil && polling {
+		// One last look, so the bar ends on what was done.
+		if moves, err := pollMoves(ctx, poller); err == nil {
+			t.observe(moves)
+			b.draw(t.progress(time.Since(start)).line())
+		}
+	}
 	b.end()
 	return res, qerr
 }
