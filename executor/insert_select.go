@@ -27,6 +27,9 @@ type InsertSelect struct {
 	Database string
 	// Choose picks a row's shard.
 	Choose func(row [][]byte) (int, error)
+	// Verb names the command in its tag (default INSERT; UPDATE for an
+	// update that moves rows between shards).
+	Verb string
 }
 
 var _ Operator = (*InsertSelect)(nil)
@@ -88,7 +91,11 @@ func (s *InsertSelect) Open(ctx context.Context, rt *Runtime, params Params) (Ro
 			}
 		}
 	}
-	return &valuesRows{bufferedRows: bufferedRows{i: -1}, tag: formatTag("INSERT", inserted)}, nil
+	verb := s.Verb
+	if verb == "" {
+		verb = "INSERT"
+	}
+	return &valuesRows{bufferedRows: bufferedRows{i: -1}, tag: formatTag(verb, inserted)}, nil
 }
 
 // insertRows writes rows to one shard on one node in batches.

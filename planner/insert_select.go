@@ -2,10 +2,8 @@ package planner
 
 import (
 	"context"
-	"github.com/distgres/distgres/sqlquote"
 
 	"github.com/distgres/distgres/catalog"
-	"github.com/distgres/distgres/executor"
 	"github.com/distgres/distgres/pgerr"
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 )
@@ -51,49 +49,10 @@ func planInsertSelect(ctx context.Context, env *Env, st *Statement, ins *pg_quer
 	if len(names) != len(source.Columns) {
 		return nil, pgerr.New("42601", "INSERT has more target columns than expressions")
 	}
-	list := ""
-	dist := -1
-	for i, n := range names {
-		if i > 0 {
-			list += ", "
-		}
-		list += sqlquote.Ident(n)
-		if n == t.DistColumn {
-			dist = i
-		}
+	op, err := insertInto(env, t, names, source.Columns)
+	if err != nil {
+		return nil, err
 	}
-	op := &executor.InsertSelect{Source: source.Root, Database: env.ShardDB}
-	for _, c := range source.Columns {
-		op.SourceTypes = append(op.SourceTypes, c.TypeOID)
-	}
-	for _, sh := range t.Shards {
-		op.Prefix = append(op.Prefix, "INSERT INTO "+qualifiedShard(t, sh)+" ("+list+") VALUES ")
-		var nodes []catalog.Node
-		for _, id := range sh.Placements {
-			n, ok := env.Catalog.Node(id)
-			if !ok {
-				return nil, pgerr.New(pgerr.CannotConnectNow, "shard %d is placed on unknown node %d", sh.ID, id)
-			}
-			nodes = append(nodes, n)
-		}
-		op.Nodes = append(op.Nodes, nodes)
-	}
-	switch t.Method {
-	case catalog.MethodReplication:
-		op.Choose = func([][]byte) (int, error) { return 0, nil }
-	case catalog.MethodRoundRobin:
-		rr := &roundRobin{n: len(t.Shards)}
-		op.Choose = func([][]byte) (int, error) { return rr.Choose(executor.Params{}) }
-	default:
-		if dist < 0 {
-			return nil, pgerr.Unsupported("List the distribution column in the INSERT.", "INSERT must give a value for the distribution column %q", t.DistColumn)
-		}
-		op.Choose = func(row [][]byte) (int, error) {
-			if row[dist] == nil {
-				return 0, nil
-			}
-			return shardIndex(t, t.DistType, row[dist], executor.TextFormat)
-		}
-	}
+	op.Source = source.Root
 	return &Plan{Kind: KindQuery, ParamOIDs: desc.ParamOIDs, MultiNodeWrite: true, Root: op}, nil
 }

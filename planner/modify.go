@@ -21,7 +21,7 @@ func planModify(ctx context.Context, env *Env, st *Statement, rel *pg_query.Rang
 	}
 	for _, n := range set {
 		if n.GetResTarget().GetName() == t.DistColumn && t.DistColumn != "" {
-			return nil, pgerr.Unsupported("Delete the row and insert it with the new value.", "modifying the distribution column %q is not supported", t.DistColumn)
+			return planMovingUpdate(ctx, env, st, st.Node.GetUpdateStmt(), t)
 		}
 	}
 	p, desc, shape, err := planWrite(ctx, env, st, t)

@@ -418,7 +418,10 @@ var planCases = []planCase{
 	{name: "error/alter-drop-dist-column", sql: "ALTER TABLE t DROP COLUMN id", code: "0A000"},
 	{name: "error/alter-type-dist-column", sql: "ALTER TABLE t ALTER COLUMN id TYPE bigint", code: "0A000"},
 	{name: "error/drop-with-unknown-table", sql: "DROP TABLE t, nosuch", code: "0A000"},
-	{name: "error/update-dist-column", sql: "UPDATE t SET id = 6 WHERE id = 5", code: "0A000"},
+	{name: "modify/update-dist-column-routed", sql: "UPDATE t SET id = 6 WHERE id = 5"},
+	{name: "modify/update-dist-column-everywhere", sql: "UPDATE t SET id = id + 1, name = upper(name)"},
+	{name: "error/update-dist-column-returning", sql: "UPDATE t SET id = 6 WHERE id = 5 RETURNING name", code: "0A000"},
+	{name: "error/update-dist-column-default", sql: "UPDATE t SET id = DEFAULT", code: "0A000"},
 	{name: "error/update-dist-column-multiassign", sql: "UPDATE t SET (id, name) = (1, 'x')", code: "0A000"},
 	{name: "error/insert-on-conflict-sets-dist-column", sql: "INSERT INTO t (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET id = 2", code: "0A000"},
 	{name: "error/insert-without-dist-column", sql: "INSERT INTO t (name) VALUES ('a')", code: "0A000"},
@@ -610,7 +613,8 @@ func TestPlans(t *testing.T) {
 				t.Fatalf("%s: variant: %v", c.name, err)
 			}
 		}
-		shell := &fakeShell{values: map[string]string{`'"public"."t_name_idx"'`: "public\x1ft"}}
+		shell := &fakeShell{values: map[string]string{`'"public"."t_name_idx"'`: "public\x1ft",
+			"pg_catalog.format_type(atttypid": "id\x1einteger\x1fname\x1etext\x1fv\x1enumeric"}}
 		env := newEnv(snap, shell, c.defaultDist)
 		p, err := planOne(env, c.sql, c.params)
 		lines := renderPlan(snap, p, err)
