@@ -24,20 +24,9 @@ func planInsertSelect(ctx context.Context, env *Env, st *Statement, ins *pg_quer
 		}
 		sel.WithClause = clone(ins.WithClause)
 	}
-	sql, err := deparse(&pg_query.Node{Node: &pg_query.Node_SelectStmt{SelectStmt: sel}})
+	source, err := planSubstatement(ctx, env, &pg_query.Node{Node: &pg_query.Node_SelectStmt{SelectStmt: sel}}, desc.ParamOIDs, "INSERT ... SELECT")
 	if err != nil {
 		return nil, err
-	}
-	node, err := parseOne(sql)
-	if err != nil {
-		return nil, err
-	}
-	source, err := plan(ctx, env, &Statement{SQL: sql, Node: node, ParamOIDs: desc.ParamOIDs})
-	if err != nil {
-		return nil, err
-	}
-	if source.Kind != KindQuery || source.Root == nil {
-		return nil, pgerr.Unsupported("", "this INSERT ... SELECT is not supported")
 	}
 	names, err := insertColumns(ctx, env, t, ins)
 	if err != nil {

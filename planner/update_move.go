@@ -63,20 +63,9 @@ func planMovingUpdate(ctx context.Context, env *Env, st *Statement, upd *pg_quer
 		}
 		del.ReturningList = append(del.ReturningList, &pg_query.Node{Node: &pg_query.Node_ResTarget{ResTarget: &pg_query.ResTarget{Name: c, Val: val}}})
 	}
-	sql, err := deparse(&pg_query.Node{Node: &pg_query.Node_DeleteStmt{DeleteStmt: del}})
+	source, err := planSubstatement(ctx, env, &pg_query.Node{Node: &pg_query.Node_DeleteStmt{DeleteStmt: del}}, desc.ParamOIDs, "UPDATE of the distribution column")
 	if err != nil {
 		return nil, err
-	}
-	node, err := parseOne(sql)
-	if err != nil {
-		return nil, err
-	}
-	source, err := plan(ctx, env, &Statement{SQL: sql, Node: node, ParamOIDs: desc.ParamOIDs})
-	if err != nil {
-		return nil, err
-	}
-	if source.Kind != KindQuery || source.Root == nil {
-		return nil, pgerr.Unsupported("", "this UPDATE of the distribution column is not supported")
 	}
 	op, err := insertInto(env, t, cols, source.Columns)
 	if err != nil {
@@ -164,4 +153,26 @@ func typeCast(expr *pg_query.Node, typ string) (*pg_query.Node, error) {
 		return nil, pgerr.New(pgerr.InternalError, "cannot cast to type %s", typ)
 	}
 	return &pg_query.Node{Node: &pg_query.Node_TypeCast{TypeCast: &pg_query.TypeCast{Arg: expr, TypeName: tc.TypeName}}}, nil
+}
+
+// planSubstatement plans a statement built from part of another (the
+// SELECT of an INSERT ... SELECT, the DELETE of a moving UPDATE), as
+// text, the way every statement is planned.
+func planSubstatement(ctx context.Context, env *Env, stmt *pg_query.Node, paramOIDs []uint32, what string) (*Plan, error) {
+	sql, err := deparse(stmt)
+	if err != nil {
+		return nil, err
+	}
+	node, err := parseOne(sql)
+	if err != nil {
+		return nil, err
+	}
+	p, err := plan(ctx, env, &Statement{SQL: sql, Node: node, ParamOIDs: paramOIDs})
+	if err != nil {
+		return nil, err
+	}
+	if p.Kind != KindQuery || p.Root == nil {
+		return nil, pgerr.Unsupported("", "this %s is not supported", what)
+	}
+	return p, nil
 }
