@@ -24,6 +24,9 @@ func planModify(ctx context.Context, env *Env, st *Statement, rel *pg_query.Rang
 			return planMovingUpdate(ctx, env, st, st.Node.GetUpdateStmt(), t)
 		}
 	}
+	if reads := inlinedReads(env, st.Node, rel); len(reads) > 0 {
+		return planInlinedModify(ctx, env, st, t, rel, reads)
+	}
 	p, desc, shape, err := planWrite(ctx, env, st, t)
 	if err != nil || p.Root != nil {
 		return p, err

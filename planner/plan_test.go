@@ -472,9 +472,12 @@ var planCases = []planCase{
 	{name: "insert/multi-row-reading-reference", sql: "INSERT INTO t (id, name) VALUES (1, 'a'), (2, (SELECT label FROM r WHERE rid = 1))", code: "0A000"},
 	// Writes to a reference table that read a distributed table: every
 	// node would read only its own part (or a shard it does not hold).
-	{name: "error/update-reference-from-distributed", sql: "UPDATE r SET label = t.name FROM t WHERE t.id = r.rid", code: "0A000"},
+	{name: "modify/update-reference-from-distributed", sql: "UPDATE r SET label = t.name FROM t WHERE t.id = r.rid"},
+	{name: "modify/update-from-other-distributed", sql: "UPDATE t SET name = x.w FROM m AS x WHERE x.k = t.id"},
+	{name: "modify/delete-subquery-same-table", sql: "DELETE FROM t WHERE v > (SELECT avg(v) FROM t) RETURNING id"},
+	{name: "error/update-reference-from-distributed-returning", sql: "UPDATE r SET label = t.name FROM t WHERE t.id = r.rid RETURNING rid", code: "0A000"},
 	{name: "pull/insert-reference-select-distributed", sql: "INSERT INTO r (rid, label) SELECT id, name FROM t"},
-	{name: "error/delete-reference-using-distributed", sql: "DELETE FROM r WHERE rid IN (SELECT id FROM t)", code: "0A000"},
+	{name: "modify/delete-reference-using-distributed", sql: "DELETE FROM r WHERE rid IN (SELECT id FROM t)"},
 }
 
 // routeTargets checks that the plan is a Route over n targets.

@@ -1,0 +1,132 @@
+package executor
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/distgres/distgres/pgerr"
+	"github.com/distgres/distgres/sqlquote"
+)
+
+// InlineTable is a table an Inline reads in full.
+type InlineTable struct {
+	// Sources yield the table's rows (every shard once), in column order.
+	Sources []Target
+	// Names and Types are the columns' quoted names and SQL types.
+	Names, Types []string
+}
+
+// Inline runs a statement that reads whole tables besides the one it
+// works on (UPDATE ... FROM, DELETE ... USING, subqueries over other
+// distributed tables): at execution it reads those tables in full and
+// hands them, as SQL row sources in Tables order, to Build, which returns
+// the statements to run. The rows travel in the statement text rather
+// than in temporary tables, which a prepared (two-phase) transaction
+// may not touch. The rows read are bounded by
+// Runtime.MaxIntermediateBytes.
+type Inline struct {
+	Tables []InlineTable
+	Build  func(sources []string) ([]Target, error)
+	Cols   []Column
+	// Replicated: the statements write a reference table on every
+	// placement (see Gather).
+	Replicated bool
+}
+
+var _ Operator = (*Inline)(nil)
+
+func (in *Inline) Columns() []Column { return in.Cols }
+
+func (in *Inline) Explain() Description {
+	d := Description{Operator: "Inline"}
+	holders := make([]string, len(in.Tables))
+	for i := range holders {
+		holders[i] = fmt.Sprintf("(rows of input %d)", i+1)
+	}
+	if targets, err := in.Build(holders); err == nil {
+		d.Inputs = append(d.Inputs, (&Gather{Targets: targets}).Explain())
+	}
+	for _, t := range in.Tables {
+		g := (&Gather{Targets: t.Sources}).Explain()
+		g.Operator = "Read whole table"
+		d.Inputs = append(d.Inputs, g)
+	}
+	return d
+}
+
+func (in *Inline) Open(ctx context.Context, rt *Runtime, params Params) (Rows, error) {
+	srt := *rt
+	srt.ResultFormats = nil
+	budget := rt.MaxIntermediateBytes
+	sources := make([]string, len(in.Tables))
+	for i, t := range in.Tables {
+		s, used, err := in.read(ctx, &srt, t, budget)
+		if err != nil {
+			return nil, err
+		}
+		if budget > 0 {
+			budget = max(budget-used, 1)
+		}
+		sources[i] = s
+	}
+	targets, err := in.Build(sources)
+	if err != nil {
+		return nil, err
+	}
+	return (&Gather{Targets: targets, Cols: in.Cols, Replicated: in.Replicated}).Open(ctx, rt, params)
+}
+
+// read returns a table's rows as a parenthesized query: typed VALUES, or
+// an empty typed row set.
+func (in *Inline) read(ctx context.Context, rt *Runtime, t InlineTable, budget int64) (string, int64, error) {
+	rows, err := (&Gather{Targets: t.Sources, Text: true}).Open(ctx, rt, Params{})
+	if err != nil {
+		return "", 0, err
+	}
+	var b strings.Builder
+	n := 0
+	for rows.Next() {
+		if n == 0 {
+			b.WriteString("(SELECT * FROM (VALUES ")
+		} else {
+			b.WriteString(", ")
+		}
+		n++
+		b.WriteByte('(')
+		for c, v := range rows.Values() {
+			if c > 0 {
+				b.WriteString(", ")
+			}
+			if v == nil {
+				b.WriteString("NULL")
+			} else {
+				b.WriteString(sqlquote.Literal(string(v)))
+			}
+			b.WriteString("::")
+			b.WriteString(t.Types[c])
+		}
+		b.WriteByte(')')
+		if budget > 0 && int64(b.Len()) > budget {
+			rows.Close()
+			return "", 0, pgerr.New(pgerr.ProgramLimitExceeded, "intermediate result exceeds distgres.max_intermediate_result_size (%d bytes)", budget).
+				WithHint("Fix the distribution column to one value, filter the tables more, or raise distgres.max_intermediate_result_size.")
+		}
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return "", 0, err
+	}
+	if _, err := rows.Close(); err != nil {
+		return "", 0, err
+	}
+	if n == 0 {
+		cols := make([]string, len(t.Names))
+		for i := range cols {
+			cols[i] = "NULL::" + t.Types[i] + " AS " + t.Names[i]
+		}
+		return "(SELECT " + strings.Join(cols, ", ") + " WHERE false)", 0, nil
+	}
+	b.WriteString(") AS v(" + strings.Join(t.Names, ", ") + "))")
+	return b.String(), int64(b.Len()), nil
+}
