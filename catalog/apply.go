@@ -99,6 +99,8 @@ func (next *Snapshot) apply(c Command) error {
 		err = next.finishMove(c)
 	case ForgetMove:
 		err = next.forgetMove(c)
+	case ReplicateTable:
+		err = next.replicateTable(c)
 	default:
 		err = ErrUnknownCommand
 	}

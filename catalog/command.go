@@ -167,6 +167,8 @@ func newCommand(kind string) (Command, bool) {
 		return &SetSequence{}, true
 	case KindBeginMove:
 		return &BeginMove{}, true
+	case KindReplicateTable:
+		return &ReplicateTable{}, true
 	case KindFreezeMove:
 		return &FreezeMove{}, true
 	case KindFinishMove:
@@ -185,8 +187,10 @@ func commandValue(cmd Command) (Command, bool) {
 		RenameTable, RenameColumn, SetPlacement, UpdateNode,
 		SetCoordinator, RemoveCoordinator, BeginTx, DecideTx, ForgetTx,
 		CreateSequence, DropSequence, AllocateSequence, SetSequence,
-		BeginMove, FreezeMove, FinishMove, ForgetMove:
+		BeginMove, FreezeMove, FinishMove, ForgetMove, ReplicateTable:
 		return c, true
+	case *ReplicateTable:
+		return derefCommand(c)
 	case *BeginMove:
 		return derefCommand(c)
 	case *FreezeMove:

@@ -35,6 +35,7 @@ func allCommands() []Command {
 		FreezeMove{ID: "0c", Frozen: true},
 		FinishMove{ID: "0c", Commit: true},
 		ForgetMove{ID: "0c"},
+		ReplicateTable{Schema: "public", Name: "orders", Nodes: []NodeID{1, 2}},
 	}
 }
 

@@ -134,3 +134,38 @@ func TestMovesSurviveSnapshotJSON(t *testing.T) {
 		t.Errorf("move after round trip = %+v, %v", m, ok)
 	}
 }
+
+func TestReplicateTable(t *testing.T) {
+	s := movedCatalog(t)
+	a := mustTable(t, s, "public", "a")
+	s = mustApply(t, s, ReplicateTable{Schema: "public", Name: "a", Nodes: []NodeID{3, 1, 2}})
+	got := mustTable(t, s, "public", "a")
+	ref := mustTable(t, s, "public", "r")
+	switch {
+	case got.Method != MethodReplication, got.DistColumn != "", len(got.Shards) != 1:
+		t.Fatalf("replicated table = %+v", got)
+	case got.Shards[0].ID != a.Shards[0].ID:
+		t.Errorf("shard id %d, want the first shard's %d", got.Shards[0].ID, a.Shards[0].ID)
+	case !slices.Equal(got.Shards[0].Placements, []NodeID{1, 2, 3}):
+		t.Errorf("placements %v", got.Shards[0].Placements)
+	case got.ColocationID != ref.ColocationID:
+		t.Errorf("colocation %d, want the reference tables' %d", got.ColocationID, ref.ColocationID)
+	}
+	if b := mustTable(t, s, "public", "b"); len(b.Shards) != 4 || b.Method != MethodHash {
+		t.Errorf("colocated table b changed: %+v", b)
+	}
+	for _, c := range []ReplicateTable{{Schema: "public", Name: "a", Nodes: []NodeID{1}}, {Schema: "public", Name: "nope", Nodes: []NodeID{1}},
+		{Schema: "public", Name: "b", Nodes: []NodeID{9}}, {Schema: "public", Name: "b"}} {
+		if _, err := ApplyCommand(s, c); err == nil {
+			t.Errorf("%+v applied", c)
+		}
+	}
+	data, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Snapshot
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatalf("snapshot after ReplicateTable does not decode: %v", err)
+	}
+}
