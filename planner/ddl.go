@@ -234,22 +234,35 @@ func chooseDistribution(env *Env, st *Statement, cols []*pg_query.ColumnDef, con
 			return catalog.MethodRoundRobin, "", nil
 		}
 	}
+	// The Postgres-XL rule: the first column of the primary key, else of
+	// a unique constraint, else the first hashable column; a column only
+	// if every unique constraint includes it. When no column can serve
+	// every unique constraint, only a full copy on each node can enforce
+	// them all: the table becomes a reference table.
+	hashable := func(col string) bool {
+		for _, cd := range cols {
+			if cd.Colname == col && hashableTypeName(cd.TypeName) {
+				return true
+			}
+		}
+		return false
+	}
 	for _, want := range []pg_query.ConstrType{pg_query.ConstrType_CONSTR_PRIMARY, pg_query.ConstrType_CONSTR_UNIQUE} {
 		for _, c := range cons {
 			if c.Contype == want && len(c.Keys) > 0 {
-				col := c.Keys[0].GetString_().GetSval()
-				for _, cd := range cols {
-					if cd.Colname == col && hashableTypeName(cd.TypeName) {
-						return catalog.MethodHash, col, nil
-					}
+				if col := c.Keys[0].GetString_().GetSval(); hashable(col) && uniqueAllows(cons, catalog.MethodHash, col) {
+					return catalog.MethodHash, col, nil
 				}
 			}
 		}
 	}
 	for _, cd := range cols {
-		if hashableTypeName(cd.TypeName) {
+		if hashableTypeName(cd.TypeName) && uniqueAllows(cons, catalog.MethodHash, cd.Colname) {
 			return catalog.MethodHash, cd.Colname, nil
 		}
+	}
+	if !uniqueAllows(cons, catalog.MethodRoundRobin, "") {
+		return catalog.MethodReplication, "", nil
 	}
 	return catalog.MethodRoundRobin, "", nil
 }

@@ -184,7 +184,7 @@ func planCreateIndex(env *Env, st *Statement, is *pg_query.IndexStmt) (*Plan, er
 			}
 		}
 		if err := checkUnique(t.Method, t.DistColumn, c); err != nil {
-			return nil, err
+			return planUniqueByReplicating(env, st, is, t)
 		}
 	}
 	shellSQL := st.SQL
