@@ -126,4 +126,7 @@ type Description struct {
 	Operator string
 	Detail   []string
 	Inputs   []Description
+	// Fragment is one statement the operator sends to a data node (nil:
+	// none), for EXPLAIN to show that node's own plan of it.
+	Fragment *Target
 }

@@ -81,6 +81,9 @@ func (g *Gather) Columns() []Column { return g.Cols }
 
 func (g *Gather) Explain() Description {
 	d := Description{Operator: "Gather", Detail: []string{fmt.Sprintf("Tasks: %d", len(g.Targets))}}
+	if len(g.Targets) > 0 {
+		d.Fragment = &g.Targets[0]
+	}
 	for _, t := range g.Targets {
 		for _, s := range t.SQL {
 			d.Detail = append(d.Detail, fmt.Sprintf("Node %s: %s", t.Node.Name, s))

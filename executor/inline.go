@@ -45,7 +45,9 @@ func (in *Inline) Explain() Description {
 		holders[i] = fmt.Sprintf("(rows of input %d)", i+1)
 	}
 	if targets, err := in.Build(holders); err == nil {
-		d.Inputs = append(d.Inputs, (&Gather{Targets: targets}).Explain())
+		g := (&Gather{Targets: targets}).Explain()
+		g.Fragment = nil // placeholders, not SQL a node can plan
+		d.Inputs = append(d.Inputs, g)
 	}
 	for _, t := range in.Tables {
 		g := (&Gather{Targets: t.Sources}).Explain()

@@ -45,7 +45,7 @@ func (r *Route) Open(ctx context.Context, rt *Runtime, params Params) (Rows, err
 func (r *Route) Columns() []Column { return r.Cols }
 
 func (r *Route) Explain() Description {
-	d := Description{Operator: "Route"}
+	d := Description{Operator: "Route", Fragment: &r.Targets[0]}
 	if r.Chooser != nil {
 		d.Detail = append(d.Detail, fmt.Sprintf("shard chosen by %s among %d", r.Chooser, len(r.Targets)))
 		d.Detail = append(d.Detail, "SQL: "+r.Targets[0].SQL[0])

@@ -11,17 +11,24 @@ import (
 
 // planExplain shows the distributed plan of a statement as rows of text.
 func planExplain(ctx context.Context, env *Env, st *Statement, ex *pg_query.ExplainStmt) (*Plan, error) {
+	analyze := false
+	var opts []string
 	for _, o := range ex.Options {
-		if o.GetDefElem().GetDefname() == "analyze" {
-			return nil, pgerr.Unsupported("Use EXPLAIN without ANALYZE.", "EXPLAIN ANALYZE is not supported yet")
+		d := o.GetDefElem()
+		if d.GetDefname() == "analyze" {
+			analyze = d.Arg == nil || defElemString(d) != "false" && defElemString(d) != "off" && defElemString(d) != "0"
 		}
+		if d.GetDefname() == "format" {
+			continue // the node's plan is shown as text, with the distributed one
+		}
+		o := d.GetDefname()
+		if d.Arg != nil {
+			o += " " + defElemString(d)
+		}
+		opts = append(opts, o)
 	}
 	inner := &Statement{SQL: st.SQL, Node: ex.Query, ParamOIDs: st.ParamOIDs}
-	shape, err := classify(env, ex.Query)
-	if err != nil {
-		return nil, err
-	}
-	if shape.allLocal() {
+	if shape, err := classify(env, ex.Query); err == nil && shape.allLocal() {
 		return planShell(ctx, env, st, true)
 	}
 	// The inner statement's text: the part of the EXPLAIN after its options.
@@ -37,14 +44,59 @@ func planExplain(ctx context.Context, env *Env, st *Statement, ex *pg_query.Expl
 	if err != nil {
 		return nil, err
 	}
-	var lines []string
-	if p.Root != nil {
-		lines = describe(p.Root.Explain(), 0, lines)
-	} else {
-		lines = append(lines, "DDL: "+p.DDL.Tag)
+	if p.Root == nil {
+		if analyze {
+			return nil, pgerr.Unsupported("Use EXPLAIN without ANALYZE.", "EXPLAIN ANALYZE of DDL is not supported")
+		}
+		return &Plan{Kind: KindQuery, Columns: explainColumns, Root: &executor.Values{Cols: explainColumns, Rows: textRows([]string{"DDL: " + p.DDL.Tag}), Tag: "EXPLAIN"}}, nil
 	}
-	return &Plan{Kind: KindQuery, ParamOIDs: p.ParamOIDs, Columns: []executor.Column{{Name: "QUERY PLAN", TypeOID: 25, TypeSize: -1, TypeModifier: -1}},
-		Root: &executor.Values{Cols: []executor.Column{{Name: "QUERY PLAN", TypeOID: 25, TypeSize: -1, TypeModifier: -1}}, Rows: textRows(lines), Tag: "EXPLAIN"}}, nil
+	if analyze && inner.Node.GetSelectStmt() == nil {
+		return nil, pgerr.Unsupported("Use EXPLAIN without ANALYZE, or run the statement.", "EXPLAIN ANALYZE of INSERT, UPDATE and DELETE is not supported yet")
+	}
+	d := p.Root.Explain()
+	op := &executor.Explain{Lines: describe(d, 0, []string{"Distributed plan: " + tier(d)}), Fragment: firstFragment(d), Analyze: analyze, Plan: p.Root}
+	if len(opts) > 0 {
+		op.Options = "(" + strings.Join(opts, ", ") + ")"
+	}
+	return &Plan{Kind: KindQuery, ParamOIDs: p.ParamOIDs, Columns: explainColumns, Root: op}, nil
+}
+
+var explainColumns = []executor.Column{{Name: "QUERY PLAN", TypeOID: 25, TypeSize: -1, TypeModifier: -1}}
+
+// tier names the planning tier of a plan.
+func tier(d executor.Description) string {
+	recursive := false
+	var walk func(d executor.Description)
+	walk = func(d executor.Description) {
+		switch d.Operator {
+		case "Pull", "Inline", "Insert Select":
+			recursive = true
+		}
+		for _, in := range d.Inputs {
+			walk(in)
+		}
+	}
+	walk(d)
+	switch {
+	case recursive:
+		return "recursive planning (intermediate results through the coordinator)"
+	case d.Operator == "Route":
+		return "router (one shard)"
+	}
+	return "pushdown with merge"
+}
+
+// firstFragment finds a statement the plan sends to a data node.
+func firstFragment(d executor.Description) *executor.Target {
+	if d.Fragment != nil {
+		return d.Fragment
+	}
+	for _, in := range d.Inputs {
+		if f := firstFragment(in); f != nil {
+			return f
+		}
+	}
+	return nil
 }
 
 func describe(d executor.Description, depth int, lines []string) []string {

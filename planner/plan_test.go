@@ -404,6 +404,10 @@ var planCases = []planCase{
 	// EXPLAIN shows the distributed plan.
 	{name: "explain/scatter", sql: "EXPLAIN SELECT id FROM t ORDER BY id LIMIT 2"},
 	{name: "explain/two-phase", sql: "EXPLAIN SELECT name, count(*) FROM t GROUP BY name"},
+	{name: "explain/router-options", sql: "EXPLAIN (COSTS false, VERBOSE) SELECT name FROM t WHERE id = 5"},
+	{name: "explain/analyze-select", sql: "EXPLAIN ANALYZE SELECT count(*) FROM t"},
+	{name: "explain/recursive-update", sql: "EXPLAIN UPDATE t SET v = 1 WHERE v > (SELECT avg(v) FROM t)"},
+	{name: "error/explain-analyze-write", sql: "EXPLAIN ANALYZE DELETE FROM t", code: "0A000"},
 
 	// Errors with their SQLSTATE.
 	{name: "error/unique-without-dist-column", sql: "CREATE TABLE e1 (id int, code text UNIQUE) DISTRIBUTE BY HASH(id)", code: "0A000"},

@@ -1,0 +1,75 @@
+package test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/distgres/distgres/test/harness"
+)
+
+// TestExplain checks what EXPLAIN shows through a driver: the tier, the
+// fragments, the data node's own plan of one of them and, with ANALYZE,
+// the rows and time of the run.
+func TestExplain(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := harness.Start(t, harness.Options{Nodes: 3, Shards: 4})
+	db := mustConnect(t, ctx, c.ClientURL)
+	for _, s := range []string{
+		"CREATE TABLE ex (id int PRIMARY KEY, v int)",
+		"INSERT INTO ex SELECT g, g % 10 FROM generate_series(1, 2000) g",
+		"ANALYZE ex",
+	} {
+		if _, err := db.Exec(ctx, s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	explain := func(sql string, args ...any) string {
+		t.Helper()
+		rows, err := db.Query(ctx, sql, args...)
+		if err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		var lines []string
+		for rows.Next() {
+			var l string
+			if err := rows.Scan(&l); err != nil {
+				t.Fatal(err)
+			}
+			lines = append(lines, l)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		return strings.Join(lines, "\n")
+	}
+	tests := []struct {
+		sql  string
+		args []any
+		want []string
+	}{
+		{"EXPLAIN (COSTS off) SELECT v FROM ex WHERE id = 5", nil,
+			[]string{"Distributed plan: router (one shard)", "Plan of one fragment on node", "Index Scan using ex_", "Index Cond: (id = 5)"}},
+		{"EXPLAIN SELECT v FROM ex WHERE id = $1", []any{7},
+			[]string{"Distributed plan: router", "Index Cond: (id = 7)"}},
+		{"EXPLAIN SELECT v, count(*) FROM ex GROUP BY v ORDER BY v", nil,
+			[]string{"Distributed plan: pushdown with merge", "Aggregate", "Tasks: 3", "HashAggregate"}},
+		{"EXPLAIN ANALYZE SELECT count(*) FROM ex", nil,
+			[]string{"Distributed execution: 1 rows in", "actual time=", "Execution Time"}},
+		{"EXPLAIN UPDATE ex SET v = 0 WHERE v > (SELECT avg(v) FROM ex)", nil,
+			[]string{"Distributed plan: recursive planning", "Inline", "Read whole table"}},
+	}
+	for _, tt := range tests {
+		out := explain(tt.sql, tt.args...)
+		for _, w := range tt.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: output lacks %q:\n%s", tt.sql, w, out)
+			}
+		}
+	}
+	if n := queryInt(t, ctx, db, "SELECT count(*) FROM ex WHERE v = 0"); n != 200 {
+		t.Errorf("EXPLAIN of an UPDATE changed rows: %d with v = 0, want 200", n)
+	}
+}
