@@ -23,13 +23,13 @@ var knownCauses = []struct {
 	{regexp.MustCompile(`ORDER BY .*over many shards|ORDER BY expressions that are not in the select list`),
 		"this ORDER BY cannot be merged on the coordinator yet (issue 6)."},
 	{regexp.MustCompile(`writing through a view`),
-		"PostgreSQL's simple views are updatable; distgres expands views in queries but refuses INSERT/UPDATE/DELETE on a view. Rewriting such writes onto the view's table would fix it."},
+		"a write through a view PostgreSQL would accept but distgres refuses (WITH CHECK OPTION, security_barrier, triggers or rules on the view)."},
 	{regexp.MustCompile(`INSERT \.\.\. SELECT`),
 		"INSERT ... SELECT into distributed tables is not supported yet (issue 6)."},
-	{regexp.MustCompile(`unique constraint that does not include the distribution column`),
-		"by design: a unique index on another column than the distribution column cannot be enforced by the shards alone (Postgres-XL and Citus refuse it too). The corpus creates such indexes on tables distributed by their primary key; under the replication placement they are accepted. Enforcing them would need a global index."},
-	{regexp.MustCompile(`modifying the distribution column`),
-		"by design (as the issue asks, and as in Postgres-XL and Citus): UPDATE of the distribution column is refused; the records after it in the same file then differ because the table kept its old values. Moving rows between shards on such an UPDATE would fix it."},
+	{regexp.MustCompile(`unique (constraint|index).*(does not include the distribution column|reference table)`),
+		"a unique constraint without the distribution column on a table that cannot become a reference table (it already holds rows, or DISTRIBUTE BY was explicit): shards enforce uniqueness only on their own rows."},
+	{regexp.MustCompile(`distribution column .* with RETURNING`),
+		"UPDATE of the distribution column moves rows between shards, but not yet with RETURNING."},
 	{regexp.MustCompile(`distribution column`),
 		"a statement that changes or omits the distribution column; the corpus updates every column freely. Needs moving rows between shards (UPDATE of the key) or global sequences (issue 5)."},
 	{regexp.MustCompile(`mix distributed tables with catalog or local tables`),
@@ -37,7 +37,7 @@ var knownCauses = []struct {
 	{regexp.MustCompile(`relation "…" does not exist|view "…" does not exist`),
 		"the object was never created on distgres because an earlier statement of the file was refused (usually CREATE VIEW); fixing that statement fixes this one."},
 	{regexp.MustCompile(`different result`),
-		"distgres returned other rows than PostgreSQL. Where an earlier statement of the same file was refused (an UPDATE of the distribution column leaves the table as it was, a refused unique index lets a later INSERT succeed) the rows differ as a consequence; any other case is a bug to fix."},
+		"distgres returned other rows than PostgreSQL. Where an earlier statement of the same file was refused the rows may differ as a consequence; any other case is a bug to fix."},
 }
 
 // Explain returns the known cause of a disagreement symptom.
