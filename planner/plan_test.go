@@ -269,6 +269,12 @@ var catalogVariants = map[string][]catalog.Command{
 	"n4-added": {catalog.AddNode{Name: "n4", Host: "10.0.0.4", Port: 5432}},
 	// The first node is draining but still holds its placements.
 	"n1-draining": {catalog.SetNodeState{Name: "n1", State: catalog.NodeDraining}},
+	// u(uid int, tid int) colocated with t by uid; w(wid int) by hash in
+	// its own group (8 shards).
+	"colocated": {
+		catalog.CreateTable{Schema: "public", Name: "u", Method: catalog.MethodHash, DistColumn: "uid", DistType: oidInt4, ShardCount: 4},
+		catalog.CreateTable{Schema: "public", Name: "w", Method: catalog.MethodHash, DistColumn: "wid", DistType: oidInt4, ShardCount: 8},
+	},
 }
 
 type planCase struct {
@@ -435,7 +441,14 @@ var planCases = []planCase{
 	{name: "error/insert-dist-expression", sql: "INSERT INTO t (id) VALUES (1 + 1)", code: "0A000"},
 	{name: "pull/insert-select", sql: "INSERT INTO t (id) SELECT rid FROM r"},
 	{name: "pull/join-two-distributed", sql: "SELECT * FROM t JOIN rr ON rr.a = t.id"},
-	{name: "pull/self-join-with-key", sql: "SELECT * FROM t a JOIN t b ON a.id = b.id WHERE a.id = 1"},
+	{name: "router/self-join-with-key", sql: "SELECT * FROM t a JOIN t b ON a.id = b.id WHERE a.id = 1", check: routeTargets(1)},
+	{name: "colocated/join-scatter", sql: "SELECT t.name, u.tid FROM t JOIN u ON u.uid = t.id", variant: "colocated"},
+	{name: "colocated/join-group-by", sql: "SELECT u.tid, count(*) FROM t JOIN u ON t.id = u.uid GROUP BY u.tid", variant: "colocated"},
+	{name: "colocated/left-join-where", sql: "SELECT t.id FROM t LEFT JOIN u ON t.id = u.uid AND u.tid > 0 WHERE t.v > 1", variant: "colocated"},
+	{name: "colocated/three-way-via-where", sql: "SELECT count(*) FROM t, u, t AS t2 WHERE t.id = u.uid AND t2.id = u.uid", variant: "colocated"},
+	{name: "colocated/join-on-other-column-pulls", sql: "SELECT count(*) FROM t JOIN u ON u.tid = t.id", variant: "colocated"},
+	{name: "colocated/or-condition-pulls", sql: "SELECT count(*) FROM t JOIN u ON u.uid = t.id OR u.tid = 1", variant: "colocated"},
+	{name: "colocated/other-group-pulls", sql: "SELECT count(*) FROM t JOIN w ON w.wid = t.id", variant: "colocated"},
 	{name: "pull/window-over-shards", sql: "SELECT id, row_number() OVER (ORDER BY id) FROM t"},
 	{name: "pull/distinct-over-groups-of-dist-column", sql: "SELECT DISTINCT 1 FROM t GROUP BY id"},
 	{name: "pull/distinct-without-dist-column", sql: "SELECT DISTINCT name FROM t"},

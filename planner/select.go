@@ -26,16 +26,20 @@ type queryShape struct {
 func classify(env *Env, n *pg_query.Node) (*queryShape, error) {
 	s := &queryShape{refs: resolveAll(env, n)}
 	local := 0
+	var dists []tableRef
 	for _, r := range s.refs {
 		switch {
 		case r.table == nil:
 			local++
 		case r.table.Method != catalog.MethodReplication:
-			if s.dist != nil {
-				return nil, pgerr.Unsupported(hintJoins, "queries that reference distributed tables more than once are not supported yet")
-			}
-			s.dist, s.distR = r.table, r.rv
+			dists = append(dists, r)
 		}
+	}
+	if len(dists) > 1 && !colocatedJoin(n.GetSelectStmt(), dists) {
+		return nil, pgerr.Unsupported(hintJoins, "queries that reference distributed tables more than once are not supported yet")
+	}
+	if len(dists) > 0 {
+		s.dist, s.distR = dists[0].table, dists[0].rv
 	}
 	if local > 0 && local < len(s.refs) {
 		return nil, pgerr.Unsupported("Query catalog tables and distributed tables in separate statements.", "queries that mix distributed tables with catalog or local tables are not supported")
@@ -73,7 +77,7 @@ func (s *queryShape) allLocal() bool {
 // tables) on a given node (reference tables).
 func shardNamer(dist *catalog.Table, shardIdx int) func(rv *pg_query.RangeVar, t *catalog.Table) string {
 	return func(rv *pg_query.RangeVar, t *catalog.Table) string {
-		if t == dist {
+		if sameShards(t, dist) {
 			return qualifiedShard(t, t.Shards[shardIdx])
 		}
 		return qualifiedShard(t, t.Shards[0])
@@ -188,11 +192,11 @@ func nodeTargets(env *Env, sql string) ([]executor.Target, error) {
 		node, _ := env.Catalog.Node(id)
 		text := tpl.render(func(rv *pg_query.RangeVar) (string, bool) {
 			t := resolve(env, rv)
-			if t != dist {
+			if !sameShards(t, dist) {
 				return qualifiedShard(t, t.Shards[0]), true
 			}
 			if len(shards) == 1 {
-				return qualifiedShard(t, shards[0]), true
+				return qualifiedShard(t, t.Shards[shards[0].Index]), true
 			}
 			var b strings.Builder
 			b.WriteString("(")
@@ -201,7 +205,7 @@ func nodeTargets(env *Env, sql string) ([]executor.Target, error) {
 					b.WriteString(" UNION ALL ")
 				}
 				b.WriteString("SELECT * FROM ")
-				b.WriteString(qualifiedShard(t, sh))
+				b.WriteString(qualifiedShard(t, t.Shards[sh.Index]))
 			}
 			b.WriteString(")")
 			return b.String(), true

@@ -625,14 +625,6 @@ func (w *viewWrite) where(view, own *pg_query.Node) (*pg_query.Node, error) {
 	return pg_query.MakeBoolExprNode(pg_query.BoolExprType_AND_EXPR, append(conjuncts(view), conjuncts(own)...), -1), nil
 }
 
-// conjuncts are the operands of a top-level AND (n itself otherwise).
-func conjuncts(n *pg_query.Node) []*pg_query.Node {
-	if b := n.GetBoolExpr(); b != nil && b.Boolop == pg_query.BoolExprType_AND_EXPR {
-		return b.Args
-	}
-	return []*pg_query.Node{n}
-}
-
 // setList renames the columns assigned by UPDATE's SET (or ON CONFLICT DO
 // UPDATE SET) and the references in their values.
 func (w *viewWrite) setList(list []*pg_query.Node, excluded bool) error {

@@ -21,6 +21,7 @@ func TestExplain(t *testing.T) {
 		"CREATE TABLE ex (id int PRIMARY KEY, v int)",
 		"INSERT INTO ex SELECT g, g % 10 FROM generate_series(1, 2000) g",
 		"ANALYZE ex",
+		"CREATE TABLE ex2 (id int PRIMARY KEY, w int)",
 	} {
 		if _, err := db.Exec(ctx, s); err != nil {
 			t.Fatalf("%s: %v", s, err)
@@ -58,6 +59,8 @@ func TestExplain(t *testing.T) {
 			[]string{"Distributed plan: pushdown with merge", "Aggregate", "Tasks: 3", "HashAggregate"}},
 		{"EXPLAIN ANALYZE SELECT count(*) FROM ex", nil,
 			[]string{"Distributed execution: 1 rows in", "actual time=", "Execution Time"}},
+		{"EXPLAIN SELECT ex.v, count(*) FROM ex JOIN ex2 USING (id) GROUP BY ex.v", nil,
+			[]string{"Distributed plan: pushdown with merge", "JOIN \"public\".\"ex2_", "Tasks: 3"}},
 		{"EXPLAIN UPDATE ex SET v = 0 WHERE v > (SELECT avg(v) FROM ex)", nil,
 			[]string{"Distributed plan: recursive planning", "Inline", "Read whole table"}},
 	}
