@@ -61,6 +61,8 @@ func TestExplain(t *testing.T) {
 			[]string{"Distributed execution: 1 rows in", "actual time=", "Execution Time"}},
 		{"EXPLAIN SELECT ex.v, count(*) FROM ex JOIN ex2 USING (id) GROUP BY ex.v", nil,
 			[]string{"Distributed plan: pushdown with merge", "JOIN \"public\".\"ex2_", "Tasks: 3"}},
+		{"EXPLAIN INSERT INTO ex2 SELECT id, v FROM ex WHERE v > 5", nil,
+			[]string{"Distributed plan: pushdown with merge", "INSERT INTO \"public\".\"ex2_", "FROM \"public\".\"ex_"}},
 		{"EXPLAIN UPDATE ex SET v = 0 WHERE v > (SELECT avg(v) FROM ex)", nil,
 			[]string{"Distributed plan: recursive planning", "Inline", "Read whole table"}},
 	}
