@@ -1,9 +1,11 @@
 package planner
 
 import (
+	"cmp"
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"slices"
 )
 
 // WalkNodes calls fn for every *pg_query.Node in the tree below m (m
@@ -54,6 +56,10 @@ func walkReflect(m protoreflect.Message, fn func(proto.Message) bool) {
 func rangeVars(stmt proto.Message) []*pg_query.RangeVar {
 	var out []*pg_query.RangeVar
 	collectRangeVars(stmt.ProtoReflect(), nil, &out)
+	// protoreflect's Range visits fields in no fixed order; the text order
+	// makes plans (which table is the first distributed one, the order of
+	// pulled tables) the same on every run.
+	slices.SortStableFunc(out, func(a, b *pg_query.RangeVar) int { return cmp.Compare(a.Location, b.Location) })
 	return out
 }
 

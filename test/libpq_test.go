@@ -616,11 +616,22 @@ func TestLibpq(t *testing.T) {
 		_, err = db.ExecContext(ctx, "SELEC 1")
 		libpqExpectCode(t, "syntax error", err, "42601")
 
-		// Unsupported statements are 0A000.
+		// An UPDATE of the distribution column moves rows; moving them all
+		// onto one key fails on the primary key as in PostgreSQL, and
+		// changes nothing.
 		_, err = db.ExecContext(ctx, "UPDATE accounts SET id = 1")
-		libpqExpectCode(t, "update of the distribution column", err, "0A000")
-		_, err = db.ExecContext(ctx, "UPDATE accounts SET id = $1 WHERE id = $2", 1000, 9)
-		libpqExpectCode(t, "update of the distribution column with parameters", err, "0A000")
+		libpqExpectCode(t, "update of the distribution column onto one key", err, "23505")
+		for _, move := range [][2]int{{9, 9000}, {9000, 9}} {
+			res, err := db.ExecContext(ctx, "UPDATE accounts SET id = $1 WHERE id = $2", move[1], move[0])
+			if n, _ := res.RowsAffected(); err != nil || n != 1 {
+				t.Errorf("moving account %d to %d: %d rows, %v", move[0], move[1], n, err)
+			}
+		}
+		var owner9 string
+		if err := db.QueryRowContext(ctx, "SELECT owner FROM accounts WHERE id = $1", 9).Scan(&owner9); err != nil || owner9 != "owner09" {
+			t.Errorf("account 9 after moving it away and back: %q, %v", owner9, err)
+		}
+		// Unsupported statements are 0A000.
 		_, err = db.ExecContext(ctx, "SELECT * FROM accounts FOR UPDATE")
 		libpqExpectCode(t, "SELECT ... FOR UPDATE over many shards", err, "0A000")
 		// COPY FROM STDIN through lib/pq's CopyIn: a duplicate key fails

@@ -351,9 +351,9 @@ HINT:  Perhaps you meant to reference the column "items.name".
 			!strings.Contains(r.stderr, "DETAIL:  Key (id)=(1) already exists.\n") {
 			t.Errorf("duplicate key: exit %d, stderr %q", r.code, r.stderr)
 		}
-		r = psqlRun(t, url, "-At", "-c", "UPDATE items SET id = 100 WHERE id = 1")
-		if r.code != 1 || !strings.HasPrefix(r.stderr, "ERROR:  ") || r.stdout != "" {
-			t.Errorf("update of the distribution column: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+		r = psqlRun(t, url, "-At", "-c", "UPDATE items SET id = 2 WHERE id = 1")
+		if r.code != 1 || !strings.HasPrefix(r.stderr, "ERROR:  duplicate key value violates unique constraint") || r.stdout != "" {
+			t.Errorf("update of the distribution column onto a taken key: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 		}
 		// The error ends psql -c before later -c commands.
 		r = psqlRun(t, url, "-At", "-c", "SELECT 1", "-c", "SELECT * FROM items WHERE price > 'x'", "-c", "SELECT 3")
