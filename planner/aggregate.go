@@ -100,7 +100,7 @@ func planTwoPhaseAggregate(ctx context.Context, env *Env, st *Statement, sel *pg
 	if err != nil {
 		return nil, err
 	}
-	targets, err := nodeTargets(env, sql)
+	targets, err := nodeTargets(env, sql, true)
 	if err != nil {
 		return nil, err
 	}

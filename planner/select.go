@@ -160,7 +160,13 @@ func routerPlan(env *Env, sql string, shape *queryShape, k key, cols []executor.
 
 // nodeTargets renders sql once per node holding shards of dist, with the
 // distributed table replaced by the union of that node's shards.
-func nodeTargets(env *Env, sql string) ([]executor.Target, error) {
+//
+// With perShard (the caller's merge does not need each node's rows in
+// order), a query joining colocated tables becomes, on each node, the
+// UNION ALL of one query per shard: PostgreSQL joins shard i with shard i
+// instead of the union of a node's shards of one table with the union of
+// the other's, which it plans badly (every row probing every shard).
+func nodeTargets(env *Env, sql string, perShard bool) ([]executor.Target, error) {
 	n, err := parseOne(sql)
 	if err != nil {
 		return nil, err
@@ -190,6 +196,14 @@ func nodeTargets(env *Env, sql string) ([]executor.Target, error) {
 	for _, id := range order {
 		shards := byNode[id]
 		node, _ := env.Catalog.Node(id)
+		if perShard && countDistributed(shape) > 1 && len(shards) > 1 {
+			parts := make([]string, len(shards))
+			for i, sh := range shards {
+				parts[i] = "(" + renderFor(env, tpl, shardNamer(dist, sh.Index)) + ")"
+			}
+			targets = append(targets, executor.Target{Node: node, Database: env.ShardDB, SQL: []string{strings.Join(parts, " UNION ALL ")}})
+			continue
+		}
 		text := tpl.render(func(rv *pg_query.RangeVar) (string, bool) {
 			t := resolve(env, rv)
 			if !sameShards(t, dist) {
