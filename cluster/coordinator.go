@@ -180,7 +180,7 @@ func StartCoordinator(ctx context.Context, opts CoordinatorOptions) (_ *Coordina
 		case <-sctx.Done():
 			return
 		}
-		recoverMoves(sctx, interval, mover, c.Store.IsLeader, log)
+		mover.Run(sctx, interval, c.Store.IsLeader)
 	}()
 	// Distributed deadlock detection runs on the leader too; it needs no
 	// barrier, as it reads the data nodes and the coordinators, not the
@@ -248,25 +248,4 @@ func registerNodes(ctx context.Context, store catalog.Store, nodes []NodeAddr, l
 		}
 	}
 	return nil
-}
-
-// recoverMoves cleans up abandoned shard moves every interval while this
-// coordinator leads.
-func recoverMoves(ctx context.Context, interval time.Duration, m *shardmove.Mover, leader func() bool, log *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if leader() {
-			if n, err := m.Recover(ctx); err != nil && ctx.Err() == nil {
-				log.Warn("shard moves: cleanup pass incomplete", "err", err)
-			} else if n > 0 {
-				log.Info("shard moves: cleaned up abandoned moves", "moves", n)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }

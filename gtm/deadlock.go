@@ -125,7 +125,7 @@ func (d *DeadlockDetector) Run(ctx context.Context, interval time.Duration, lead
 	if interval <= 0 {
 		interval = DefaultDeadlockInterval
 	}
-	every(ctx, interval, interval, func() {
+	Every(ctx, interval, interval, func() {
 		if !leader() {
 			d.seen = nil
 			return

@@ -145,34 +145,10 @@ func (m *Manager) decideAbort(ctx context.Context, id string) (catalog.TxState, 
 	return "", err
 }
 
-// abandoned reports whether nobody works on transaction id any more, so
-// that recovery may decide it: the coordinator run (incarnation) that made
-// it is over, or that coordinator answers that it is not working on it
-// (it gave up, or its begin record committed only after it had given up),
-// or it has not answered and the transaction is older than the grace
-// period.
+// abandoned reports whether nobody works on transaction id any more
+// (see OwnerCheck).
 func (m *Manager) abandoned(ctx context.Context, snap *catalog.Snapshot, incarnation, id string, started time.Time) bool {
-	if incarnation == m.cfg.Incarnation {
-		return !m.InFlight(id)
-	}
-	var owner *catalog.Coordinator
-	for _, c := range snap.Coordinators() {
-		if c.Incarnation == incarnation {
-			owner = &c
-		}
-	}
-	if owner == nil {
-		return true
-	}
-	if m.cfg.Ping != nil {
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		inc, inFlight, err := m.cfg.Ping(pctx, owner.RaftAddr, id)
-		cancel()
-		if err == nil {
-			return inc != incarnation || !inFlight
-		}
-	}
-	return time.Since(started) > m.cfg.Grace
+	return OwnerCheck{Self: m.cfg.Incarnation, InFlight: m.InFlight, Ping: m.cfg.Ping, Grace: m.cfg.Grace}.Abandoned(ctx, snap, incarnation, id, started)
 }
 
 func (m *Manager) pool(ctx context.Context, n catalog.Node, db string) (*pgxpool.Pool, error) {
@@ -229,7 +205,7 @@ func (m *Manager) resolve(ctx context.Context, snap *catalog.Snapshot, x prepare
 // Run recovers at once and then every interval while leader() is true,
 // until ctx ends.
 func (m *Manager) Run(ctx context.Context, interval time.Duration, leader func() bool) {
-	every(ctx, 0, interval, func() {
+	Every(ctx, 0, interval, func() {
 		if !leader() {
 			return
 		}
@@ -241,19 +217,4 @@ func (m *Manager) Run(ctx context.Context, interval time.Duration, leader func()
 			m.log.Info("gtm: recovered transactions", "committed", rep.Committed, "rolled_back", rep.RolledBack, "aborted", rep.Aborted)
 		}
 	})
-}
-
-// every calls step after first and then every interval until ctx ends.
-func every(ctx context.Context, first, interval time.Duration, step func()) {
-	t := time.NewTimer(first)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		step()
-		t.Reset(interval)
-	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/distgres/distgres/catalog"
+	"github.com/distgres/distgres/gtm"
 )
 
 // cleanup finishes what a move left behind: a move that did not switch is
@@ -94,25 +95,21 @@ func (m *Mover) Recover(ctx context.Context) (int, error) {
 }
 
 func (m *Mover) abandoned(ctx context.Context, snap *catalog.Snapshot, rec catalog.Move) bool {
-	if rec.Incarnation == m.cfg.Incarnation {
-		return !m.InFlight(rec.ID)
-	}
-	var owner *catalog.Coordinator
-	for _, c := range snap.Coordinators() {
-		if c.Incarnation == rec.Incarnation {
-			owner = &c
+	owner := gtm.OwnerCheck{Self: m.cfg.Incarnation, InFlight: m.InFlight, Ping: m.cfg.Ping, Grace: m.cfg.Grace}
+	return owner.Abandoned(ctx, snap, rec.Incarnation, rec.ID, time.UnixMilli(rec.StartedMillis))
+}
+
+// Run cleans up abandoned moves every interval while leader() is true,
+// until ctx ends.
+func (m *Mover) Run(ctx context.Context, interval time.Duration, leader func() bool) {
+	gtm.Every(ctx, 0, interval, func() {
+		if !leader() {
+			return
 		}
-	}
-	if owner == nil {
-		return true
-	}
-	if m.cfg.Ping != nil {
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		inc, inFlight, err := m.cfg.Ping(pctx, owner.RaftAddr, rec.ID)
-		cancel()
-		if err == nil {
-			return inc != rec.Incarnation || !inFlight
+		if n, err := m.Recover(ctx); err != nil && ctx.Err() == nil {
+			m.log.Warn("shard moves: cleanup pass incomplete", "err", err)
+		} else if n > 0 {
+			m.log.Info("shard moves: cleaned up abandoned moves", "moves", n)
 		}
-	}
-	return time.Since(time.UnixMilli(rec.StartedMillis)) > m.cfg.Grace
+	})
 }
