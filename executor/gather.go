@@ -55,7 +55,7 @@ func (g *Gather) openStreams(ctx context.Context, rt *Runtime, params Params) ([
 	formats := g.formats(rt)
 	streams := make([]*nodeStream, 0, len(g.Targets))
 	for _, t := range g.Targets {
-		s, err := startTarget(ctx, rt, t, params, formats)
+		s, err := startTarget(ctx, rt, t, params, formats, len(g.Targets) > 1)
 		if err != nil {
 			for _, s := range streams {
 				s.Close()

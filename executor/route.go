@@ -39,7 +39,7 @@ func (r *Route) Open(ctx context.Context, rt *Runtime, params Params) (Rows, err
 	if r.Text {
 		formats = nil
 	}
-	return startTarget(ctx, rt, r.Targets[i], params, formats)
+	return startTarget(ctx, rt, r.Targets[i], params, formats, false)
 }
 
 func (r *Route) Columns() []Column { return r.Cols }

@@ -38,12 +38,20 @@ type nodeStream struct {
 	retries int
 	// skip counts the results of preamble statements still to discard.
 	skip int
+	// batched sends even a single statement as a batch: pgconn's ExecParams
+	// and ExecPrepared wait for the result's first message, which
+	// PostgreSQL sends only once the statement produced output (for an
+	// aggregate or a sort, when it is done), so the next node would get
+	// its statement only then.
+	batched bool
 }
 
-// startTarget sends the target's statements and returns their stream
-// without waiting for results, so that several nodes work in parallel.
-func startTarget(ctx context.Context, rt *Runtime, t Target, params Params, resultFormats []int16) (*nodeStream, error) {
-	s := &nodeStream{ctx: ctx, rt: rt, target: t, params: params, formats: resultFormats}
+// startTarget sends the target's statements and returns their stream.
+// With batched it does not wait for any answer, so that several nodes
+// work in parallel; without it (one node), a single statement's first
+// answer is read before it returns.
+func startTarget(ctx context.Context, rt *Runtime, t Target, params Params, resultFormats []int16, batched bool) (*nodeStream, error) {
+	s := &nodeStream{ctx: ctx, rt: rt, target: t, params: params, formats: resultFormats, batched: batched}
 	if err := s.start(); err != nil {
 		return nil, err
 	}
@@ -65,7 +73,7 @@ func (s *nodeStream) start() error {
 	}
 	pc := conn.PgConn()
 	name := s.prepared(pc)
-	if len(pre) == 0 && len(t.SQL) == 1 {
+	if len(pre) == 0 && len(t.SQL) == 1 && !s.batched {
 		if name != "" {
 			s.single = pc.ExecPrepared(ctx, name, params.Values, params.Formats, resultFormats)
 		} else {
