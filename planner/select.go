@@ -165,7 +165,11 @@ func routerPlan(env *Env, sql string, shape *queryShape, k key, cols []executor.
 // order), a query joining colocated tables becomes, on each node, the
 // UNION ALL of one query per shard: PostgreSQL joins shard i with shard i
 // instead of the union of a node's shards of one table with the union of
-// the other's, which it plans badly (every row probing every shard).
+// the other's, which it plans badly (every row probing every shard). An
+// aggregate without GROUP BY is split the same way: each shard's scan feeds
+// its own aggregate (one row per shard for the coordinator to combine)
+// instead of every row passing through an Append of the node's shards,
+// which costs a fifth to a third of the node's time for a plain scan.
 func nodeTargets(env *Env, sql string, perShard bool) ([]executor.Target, error) {
 	n, err := parseOne(sql)
 	if err != nil {
@@ -196,7 +200,7 @@ func nodeTargets(env *Env, sql string, perShard bool) ([]executor.Target, error)
 	for _, id := range order {
 		shards := byNode[id]
 		node, _ := env.Catalog.Node(id)
-		if perShard && countDistributed(shape) > 1 && len(shards) > 1 {
+		if perShard && len(shards) > 1 && (countDistributed(shape) > 1 || scalarAggregate(n)) {
 			parts := make([]string, len(shards))
 			for i, sh := range shards {
 				parts[i] = "(" + renderFor(env, tpl, shardNamer(dist, sh.Index)) + ")"
@@ -392,4 +396,21 @@ func fromContains(from []*pg_query.Node, rv *pg_query.RangeVar) bool {
 		}
 	}
 	return false
+}
+
+// scalarAggregate reports whether n is a single SELECT that aggregates all
+// its rows into one (aggregates, no GROUP BY): its UNION ALL over shards
+// yields one row per shard.
+func scalarAggregate(n *pg_query.Node) bool {
+	sel := n.GetSelectStmt()
+	if sel == nil || sel.Op != pg_query.SetOperation_SETOP_NONE || len(sel.GroupClause) > 0 || sel.HavingClause != nil ||
+		len(sel.DistinctClause) > 0 || sel.LimitCount != nil || sel.LimitOffset != nil || len(sel.SortClause) > 0 {
+		return false
+	}
+	for _, t := range sel.TargetList {
+		if !containsAggregate(t.GetResTarget().GetVal()) {
+			return false
+		}
+	}
+	return len(sel.TargetList) > 0
 }
