@@ -22,8 +22,11 @@ type StatementCache struct {
 }
 
 type connStatements struct {
-	mu       sync.Mutex
-	prepared map[string]string // key -> statement name
+	mu sync.Mutex
+	// prepared holds each prepared statement's description: with it a run
+	// binds and executes without asking the node to describe the result
+	// again (no Describe message, no RowDescription answer).
+	prepared map[string]*pgconn.StatementDescription
 	seen     map[string]bool
 }
 
@@ -31,7 +34,7 @@ func (c *StatementCache) forConn(pc *pgconn.PgConn) *connStatements {
 	if v, ok := c.conns.Load(pc); ok {
 		return v.(*connStatements)
 	}
-	v, _ := c.conns.LoadOrStore(pc, &connStatements{prepared: map[string]string{}, seen: map[string]bool{}})
+	v, _ := c.conns.LoadOrStore(pc, &connStatements{prepared: map[string]*pgconn.StatementDescription{}, seen: map[string]bool{}})
 	return v.(*connStatements)
 }
 
@@ -49,39 +52,42 @@ func stmtKey(sql string, oids []uint32) string {
 	return b.String()
 }
 
-// lookup returns the prepared statement name for sql on pc, or whether it
+// lookup returns the statement prepared for sql on pc, or whether it
 // should be prepared now (second use).
-func (c *StatementCache) lookup(pc *pgconn.PgConn, key string) (name string, prepare bool) {
+func (c *StatementCache) lookup(pc *pgconn.PgConn, key string) (sd *pgconn.StatementDescription, prepare bool) {
 	cs := c.forConn(pc)
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	if n, ok := cs.prepared[key]; ok {
-		return n, false
+	if sd, ok := cs.prepared[key]; ok {
+		return sd, false
 	}
 	max := c.MaxPerConn
 	if max == 0 {
 		max = 512
 	}
 	if len(cs.prepared) >= max {
-		return "", false
+		return nil, false
 	}
 	if cs.seen[key] {
-		return "", true
+		return nil, true
 	}
 	if len(cs.seen) >= 4*max {
 		clear(cs.seen)
 	}
 	cs.seen[key] = true
-	return "", false
+	return nil, false
 }
 
-func (c *StatementCache) store(pc *pgconn.PgConn, key string) string {
-	name := fmt.Sprintf("distgres_%d", c.next.Add(1))
+// newName returns a statement name not used before on any connection.
+func (c *StatementCache) newName() string {
+	return fmt.Sprintf("distgres_%d", c.next.Add(1))
+}
+
+func (c *StatementCache) store(pc *pgconn.PgConn, key string, sd *pgconn.StatementDescription) {
 	cs := c.forConn(pc)
 	cs.mu.Lock()
-	cs.prepared[key] = name
+	cs.prepared[key] = sd
 	cs.mu.Unlock()
-	return name
 }
 
 func (c *StatementCache) forget(pc *pgconn.PgConn, key string) {

@@ -72,10 +72,10 @@ func (s *nodeStream) start() error {
 		pre = p.TakePreamble()
 	}
 	pc := conn.PgConn()
-	name := s.prepared(pc)
+	sd := s.prepared(pc)
 	if len(pre) == 0 && len(t.SQL) == 1 && !s.batched {
-		if name != "" {
-			s.single = pc.ExecPrepared(ctx, name, params.Values, params.Formats, resultFormats)
+		if sd != nil {
+			s.single = pc.ExecStatement(ctx, sd, params.Values, params.Formats, resultFormats)
 		} else {
 			s.single = pc.ExecParams(ctx, t.SQL[0], params.Values, params.OIDs, params.Formats, resultFormats)
 		}
@@ -87,8 +87,8 @@ func (s *nodeStream) start() error {
 		batch.ExecParams(sql, nil, nil, nil, nil)
 	}
 	s.skip = len(pre)
-	if name != "" {
-		batch.ExecPrepared(name, params.Values, params.Formats, resultFormats)
+	if sd != nil {
+		batch.ExecStatement(sd, params.Values, params.Formats, resultFormats)
 	} else {
 		for _, sql := range t.SQL {
 			batch.ExecParams(sql, params.Values, params.OIDs, params.Formats, resultFormats)
@@ -98,28 +98,28 @@ func (s *nodeStream) start() error {
 	return nil
 }
 
-// prepared returns the name of the target's statement prepared on pc
-// (preparing it at its second use), or "" to send it unprepared: several
-// statements, no statement cache, or a failed Prepare (running it
-// unprepared reports the error as usual).
-func (s *nodeStream) prepared(pc *pgconn.PgConn) string {
+// prepared returns the target's statement prepared on pc (preparing it at
+// its second use), or nil to send it unprepared: several statements, no
+// statement cache, or a failed Prepare (running it unprepared reports the
+// error as usual).
+func (s *nodeStream) prepared(pc *pgconn.PgConn) *pgconn.StatementDescription {
 	rt, t, params := s.rt, s.target, s.params
 	if len(t.SQL) != 1 || rt.Stmts == nil {
-		return ""
+		return nil
 	}
 	key := stmtKey(t.SQL[0], params.OIDs)
-	name, prepare := rt.Stmts.lookup(pc, key)
+	sd, prepare := rt.Stmts.lookup(pc, key)
 	if prepare {
-		name = rt.Stmts.store(pc, key)
-		if _, err := pc.Prepare(s.ctx, name, t.SQL[0], params.OIDs); err != nil {
-			rt.Stmts.forget(pc, key)
-			return ""
+		var err error
+		if sd, err = pc.Prepare(s.ctx, rt.Stmts.newName(), t.SQL[0], params.OIDs); err != nil {
+			return nil
 		}
+		rt.Stmts.store(pc, key, sd)
 	}
-	if name != "" {
+	if sd != nil {
 		s.stmts, s.stmtKey = rt.Stmts, key
 	}
-	return name
+	return sd
 }
 
 // maxDeadConnRetries bounds the connections tried after dead ones.
