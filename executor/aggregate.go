@@ -27,10 +27,31 @@ const (
 	AggMax
 	// AggAvg finishes avg(x) from two partial columns: sum(x) and count(x).
 	AggAvg
+	// AggBoolAnd and AggBoolOr finish bool_and/every and bool_or from the
+	// same aggregate's partials.
+	AggBoolAnd
+	AggBoolOr
+	// AggBitAnd and AggBitOr finish bit_and and bit_or of integers from the
+	// same aggregate's partials.
+	AggBitAnd
+	AggBitOr
+	// AggVarSamp, AggVarPop, AggStddevSamp and AggStddevPop finish the
+	// variance family from three partial columns: count(x), then for a
+	// numeric result sum(x::numeric) and sum(x::numeric * x::numeric), for
+	// a float8 result sum(x::float8) and var_pop(x::float8).
+	AggVarSamp
+	AggVarPop
+	AggStddevSamp
+	AggStddevPop
+	// AggCountDistinct finishes count(DISTINCT x) from nodes that grouped
+	// by x as well: two partial columns, x and count(x) (with the
+	// aggregate's FILTER), one row per node and value.
+	AggCountDistinct
 )
 
 func (k AggKind) String() string {
-	return [...]string{"count", "sum", "min", "max", "avg"}[k]
+	return [...]string{"count", "sum", "min", "max", "avg", "bool_and", "bool_or", "bit_and", "bit_or",
+		"var_samp", "var_pop", "stddev_samp", "stddev_pop", "count_distinct"}[k]
 }
 
 // Agg is one aggregate of the coordinator's combine step.
@@ -45,6 +66,9 @@ type Agg struct {
 	// Keyed: the partial (of min or max) is followed by a numeric column
 	// that orders it (the epoch of a date or timestamp).
 	Keyed bool
+	// ValueType is the type of the values count(DISTINCT) counts: it
+	// decides which texts are one value (numeric 1.0 and 1.00 are).
+	ValueType uint32
 }
 
 // OutputCol is one output column: a group key or an aggregate.
@@ -91,6 +115,13 @@ type aggState struct {
 	v     []byte // min/max
 	key   []byte // the numeric key of v, for keyed min/max
 	have  bool
+	// The variance family: the sum of squares (numeric) or of squared
+	// deviations (float8), and whether a numeric NaN or infinity was seen.
+	d2        apd.Decimal
+	f2        float64
+	nonFinite bool
+	// seen holds the distinct values of count(DISTINCT).
+	seen map[string]struct{}
 }
 
 type group struct {
@@ -231,6 +262,14 @@ func accumulate(s *aggState, ag Agg, vals [][]byte) error {
 			return err
 		}
 		s.have = true
+	case AggBoolAnd, AggBoolOr:
+		return accumulateBool(s, ag.Kind, v)
+	case AggBitAnd, AggBitOr:
+		return accumulateBits(s, ag.Kind, v)
+	case AggVarSamp, AggVarPop, AggStddevSamp, AggStddevPop:
+		return accumulateVariance(s, ag, vals)
+	case AggCountDistinct:
+		return accumulateDistinct(s, ag, vals)
 	}
 	return nil
 }
@@ -315,6 +354,17 @@ func finish(s *aggState, ag Agg) ([]byte, error) {
 			return nil, err
 		}
 		return []byte(q.Text('f')), nil
+	case AggBoolAnd, AggBoolOr:
+		return finishBool(s), nil
+	case AggBitAnd, AggBitOr:
+		if !s.have {
+			return nil, nil
+		}
+		return strconv.AppendInt(nil, s.i, 10), nil
+	case AggVarSamp, AggVarPop, AggStddevSamp, AggStddevPop:
+		return finishVariance(s, ag)
+	case AggCountDistinct:
+		return strconv.AppendInt(nil, int64(len(s.seen)), 10), nil
 	}
 	return nil, fmt.Errorf("executor: unknown aggregate %d", ag.Kind)
 }

@@ -49,9 +49,12 @@ func planTwoPhaseAggregate(ctx context.Context, env *Env, st *Statement, sel *pg
 		v := t.GetResTarget().GetVal()
 		typ := desc.Columns[i].TypeOID
 		if fc, ok := aggregateCall(v); ok {
-			ag, partials, err := splitAggregate(fc, typ)
+			ag, partials, groupBy, err := splitCall(fc, typ)
 			if err != nil {
 				return nil, err
+			}
+			if groupBy != nil {
+				addGroupBy(w, groupBy)
 			}
 			ag.Col = len(w.TargetList)
 			for _, p := range partials {
@@ -99,6 +102,11 @@ func planTwoPhaseAggregate(ctx context.Context, env *Env, st *Statement, sel *pg
 	sql, err := deparse(&pg_query.Node{Node: &pg_query.Node_SelectStmt{SelectStmt: w}})
 	if err != nil {
 		return nil, err
+	}
+	if hasCountDistinct(aggs) {
+		if err := typeDistinct(ctx, env, sql, desc.ParamOIDs, aggs); err != nil {
+			return nil, err
+		}
 	}
 	targets, err := nodeTargets(env, sql, true)
 	if err != nil {
@@ -190,8 +198,28 @@ func matchGroup(groups []*pg_query.Node, v *pg_query.Node) int {
 	return -1
 }
 
+// splitCall returns the combine step and the partial aggregates the nodes
+// compute for one aggregate call with final type typ, and an expression
+// the nodes must group by as well (for count(DISTINCT x)) or nil.
+func splitCall(fc *pg_query.FuncCall, typ uint32) (executor.Agg, []*pg_query.Node, *pg_query.Node, error) {
+	if fc.AggDistinct {
+		return splitCountDistinct(fc)
+	}
+	ag, partials, err := splitAggregate(fc, typ)
+	return ag, partials, nil, err
+}
+
+func hasCountDistinct(aggs []executor.Agg) bool {
+	for _, ag := range aggs {
+		if ag.Kind == executor.AggCountDistinct {
+			return true
+		}
+	}
+	return false
+}
+
 // splitAggregate returns the combine step and the partial aggregates the
-// nodes compute for one aggregate call with final type typ.
+// nodes compute for one aggregate call (not DISTINCT) with final type typ.
 func splitAggregate(fc *pg_query.FuncCall, typ uint32) (executor.Agg, []*pg_query.Node, error) {
 	name, _ := funcName(fc)
 	if fc.AggDistinct || len(fc.AggOrder) > 0 || fc.AggWithinGroup || fc.FuncVariadic {
@@ -221,14 +249,9 @@ func splitAggregate(fc *pg_query.FuncCall, typ uint32) (executor.Agg, []*pg_quer
 		}
 		return executor.Agg{Kind: kind, Type: typ}, []*pg_query.Node{self}, nil
 	case "avg":
-		var cast string
-		switch typ {
-		case oidNumeric:
-			cast = "numeric"
-		case oidFloat8:
-			cast = "float8"
-		default:
-			return executor.Agg{}, nil, pgerr.Unsupported(hintGroupByDist, "avg of type %d over many shards is not supported yet", typ)
+		cast, err := partialCast(name, typ)
+		if err != nil {
+			return executor.Agg{}, nil, err
 		}
 		if len(fc.Args) != 1 {
 			return executor.Agg{}, nil, pgerr.New(pgerr.SyntaxError, "avg takes one argument")
@@ -253,6 +276,10 @@ func splitAggregate(fc *pg_query.FuncCall, typ uint32) (executor.Agg, []*pg_quer
 			{Node: &pg_query.Node_FuncCall{FuncCall: sum}},
 			{Node: &pg_query.Node_FuncCall{FuncCall: cnt}},
 		}, nil
+	case "bool_and", "bool_or", "every", "bit_and", "bit_or":
+		return splitBoolBits(fc, name, typ)
+	case "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop":
+		return splitVariance(fc, name, typ)
 	}
 	return executor.Agg{}, nil, pgerr.Unsupported(hintGroupByDist, "aggregate %s over many shards is not supported yet", name)
 }

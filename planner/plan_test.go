@@ -28,6 +28,7 @@ const goldenFile = "testdata/plans.json"
 
 // Type OIDs the fake shell uses.
 const (
+	oidBool    = 16
 	oidInt4    = 23
 	oidInt8    = 20
 	oidText    = 25
@@ -192,8 +193,15 @@ func describeExpr(n *pg_query.Node) (string, uint32) {
 				return fname, oidNumeric
 			}
 			return fname, argType
-		case "min", "max":
+		case "min", "max", "bit_and", "bit_or":
 			return fname, argType
+		case "bool_and", "bool_or", "every":
+			return fname, oidBool
+		case "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop":
+			if argType == oidFloat8 {
+				return fname, oidFloat8
+			}
+			return fname, oidNumeric
 		}
 		return fname, oidText
 	case *pg_query.Node_AConst:
@@ -356,6 +364,14 @@ var planCases = []planCase{
 	{name: "agg/avg-float", sql: "SELECT b, avg(f) FROM rr GROUP BY b"},
 	{name: "agg/filter", sql: "SELECT count(*) FILTER (WHERE v > 0), avg(v) FILTER (WHERE v > 0) FROM t"},
 	{name: "agg/key-routes", sql: "SELECT count(*) FROM t WHERE id = 9", check: routeTargets(1)},
+	{name: "agg/bool-and-bit-or", sql: "SELECT name, bool_and(v > 0), bool_or(id > 3), every(v IS NULL), bit_and(id), bit_or(id) FILTER (WHERE v > 0) FROM t GROUP BY name",
+		check: workerSQL(`bit_or(id) FILTER (WHERE v > 0)`, ``)},
+	{name: "agg/variance-numeric", sql: "SELECT name, stddev(v), var_pop(id) FILTER (WHERE v > 0) FROM t GROUP BY name ORDER BY name",
+		check: workerSQL(`sum(id::numeric * id::numeric) FILTER (WHERE v > 0)`, ``)},
+	{name: "agg/variance-float", sql: "SELECT b, stddev_samp(f), variance(f) FROM rr GROUP BY b", check: workerSQL(`var_pop(f::double precision)`, ``)},
+	{name: "agg/count-distinct-non-key", sql: "SELECT count(DISTINCT name) FROM t", check: workerSQL(`GROUP BY name`, ``)},
+	{name: "agg/count-distinct-grouped-filter", sql: "SELECT v, count(DISTINCT name) FILTER (WHERE id > 0), count(*), max(id) FROM t GROUP BY v",
+		check: workerSQL(`count(name) FILTER (WHERE id > 0)`, ``)},
 
 	// INSERT.
 	{name: "insert/single-constant", sql: "INSERT INTO t (id, name) VALUES (1, 'a')", check: routeTargets(1)},
@@ -458,7 +474,9 @@ var planCases = []planCase{
 	{name: "pull/catalog-and-distributed", sql: "SELECT * FROM t, pg_class"},
 	{name: "error/for-update-over-shards", sql: "SELECT * FROM t FOR UPDATE", code: "0A000"},
 	{name: "pull/two-phase-expression", sql: "SELECT count(*) + 1 FROM t"},
-	{name: "pull/two-phase-count-distinct", sql: "SELECT count(DISTINCT name) FROM t"},
+	{name: "pull/two-phase-sum-distinct", sql: "SELECT sum(DISTINCT v) FROM t"},
+	{name: "pull/two-phase-count-distinct-constant", sql: "SELECT count(DISTINCT 1) FROM t"},
+	{name: "pull/two-phase-string-agg", sql: "SELECT name, string_agg(name, ',') FROM t GROUP BY name"},
 	{name: "pull/two-phase-having", sql: "SELECT name FROM t GROUP BY name HAVING count(*) > 1"},
 	{name: "pull/order-by-non-c-collation", sql: `SELECT name FROM t ORDER BY name COLLATE "en_US"`},
 	{name: "pull/union-over-shards", sql: "SELECT id FROM t UNION ALL SELECT rid FROM r"},
