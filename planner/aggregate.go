@@ -2,6 +2,7 @@ package planner
 
 import (
 	"context"
+	"slices"
 
 	"github.com/distgres/distgres/executor"
 	"github.com/distgres/distgres/pgerr"
@@ -103,24 +104,40 @@ func planTwoPhaseAggregate(ctx context.Context, env *Env, st *Statement, sel *pg
 	if err != nil {
 		return nil, err
 	}
-	if hasCountDistinct(aggs) {
-		if err := typeDistinct(ctx, env, sql, desc.ParamOIDs, aggs); err != nil {
+	groupCols := make([]int, len(groups))
+	groupTypes := make([]uint32, len(groups))
+	for i := range groups {
+		groupCols[i] = i
+	}
+	typed := make([]bool, len(groups))
+	for i, o := range outputs {
+		if o.Group >= 0 {
+			typed[o.Group] = true
+			if i < visible {
+				groupTypes[o.Group] = desc.Columns[i].TypeOID
+			}
+		}
+	}
+	// The values of a group key are compared as text (numeric 1 and 1.0
+	// are one group): keys outside the select list, and count(DISTINCT)'s
+	// values, get their types from the fragment's description.
+	if slices.Contains(typed, false) || hasCountDistinct(aggs) {
+		frag, err := env.Shell.Describe(ctx, sql, desc.ParamOIDs)
+		if err != nil {
+			return nil, err
+		}
+		for g := range groups {
+			if !typed[g] {
+				groupTypes[g] = frag.Columns[g].TypeOID
+			}
+		}
+		if err := typeDistinct(frag, aggs); err != nil {
 			return nil, err
 		}
 	}
 	targets, err := nodeTargets(env, sql, true)
 	if err != nil {
 		return nil, err
-	}
-	groupCols := make([]int, len(groups))
-	groupTypes := make([]uint32, len(groups))
-	for i := range groups {
-		groupCols[i] = i
-	}
-	for i, o := range outputs[:visible] {
-		if o.Group >= 0 {
-			groupTypes[o.Group] = desc.Columns[i].TypeOID
-		}
 	}
 	cols := desc.Columns
 	for range outputs[visible:] {

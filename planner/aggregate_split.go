@@ -1,8 +1,6 @@
 package planner
 
 import (
-	"context"
-
 	"github.com/distgres/distgres/executor"
 	"github.com/distgres/distgres/pgerr"
 	pg_query "github.com/pganalyze/pg_query_go/v5"
@@ -104,11 +102,7 @@ func splitCountDistinct(fc *pg_query.FuncCall) (ag executor.Agg, partials []*pg_
 // nodes' statement: the coordinator compares the values as text, which is
 // right only for types whose equal values print alike (after
 // executor.CountsDistinctText's normalization).
-func typeDistinct(ctx context.Context, env *Env, sql string, paramOIDs []uint32, aggs []executor.Agg) error {
-	d, err := env.Shell.Describe(ctx, sql, paramOIDs)
-	if err != nil {
-		return err
-	}
+func typeDistinct(d *Description, aggs []executor.Agg) error {
 	for i := range aggs {
 		if aggs[i].Kind != executor.AggCountDistinct {
 			continue

@@ -364,6 +364,7 @@ var planCases = []planCase{
 	{name: "agg/avg-float", sql: "SELECT b, avg(f) FROM rr GROUP BY b"},
 	{name: "agg/filter", sql: "SELECT count(*) FILTER (WHERE v > 0), avg(v) FILTER (WHERE v > 0) FROM t"},
 	{name: "agg/key-routes", sql: "SELECT count(*) FROM t WHERE id = 9", check: routeTargets(1)},
+	{name: "agg/group-key-not-selected", sql: "SELECT count(*) FROM t GROUP BY v"},
 	{name: "agg/bool-and-bit-or", sql: "SELECT name, bool_and(v > 0), bool_or(id > 3), every(v IS NULL), bit_and(id), bit_or(id) FILTER (WHERE v > 0) FROM t GROUP BY name",
 		check: workerSQL(`bit_or(id) FILTER (WHERE v > 0)`, ``)},
 	{name: "agg/variance-numeric", sql: "SELECT name, stddev(v), var_pop(id) FILTER (WHERE v > 0) FROM t GROUP BY name ORDER BY name",
