@@ -97,7 +97,7 @@ var _ Operator = (*Aggregate)(nil)
 func (a *Aggregate) Columns() []Column { return a.Cols }
 
 func (a *Aggregate) Explain() Description {
-	d := Description{Operator: "Aggregate", Inputs: []Description{a.Input.Explain()}}
+	d := Description{Operator: "Aggregate", Inputs: []Description{Describe(a.Input)}}
 	for _, g := range a.GroupCols {
 		d.Detail = append(d.Detail, fmt.Sprintf("group by: column %d", g+1))
 	}
@@ -130,7 +130,7 @@ type group struct {
 }
 
 func (a *Aggregate) Open(ctx context.Context, rt *Runtime, params Params) (Rows, error) {
-	in, err := a.Input.Open(ctx, rt, params)
+	in, err := openStep(ctx, rt, a.Input, params)
 	if err != nil {
 		return nil, err
 	}

@@ -24,7 +24,7 @@ func (c *Convert) Columns() []Column { return c.Input.Columns() }
 func (c *Convert) Explain() Description { return c.Input.Explain() }
 
 func (c *Convert) Open(ctx context.Context, rt *Runtime, params Params) (Rows, error) {
-	in, err := c.Input.Open(ctx, rt, params)
+	in, err := openStep(ctx, rt, c.Input, params)
 	if err != nil {
 		return nil, err
 	}

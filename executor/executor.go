@@ -82,6 +82,9 @@ type Runtime struct {
 	Stmts *StatementCache
 	// MaxIntermediateBytes bounds the rows a Pull copies (0: no bound).
 	MaxIntermediateBytes int64
+	// Steps, when set (EXPLAIN ANALYZE), collects each operator's rows and
+	// time.
+	Steps *Steps
 }
 
 // ResultFormat returns the requested format of result column i.
@@ -129,4 +132,7 @@ type Description struct {
 	// Fragment is one statement the operator sends to a data node (nil:
 	// none), for EXPLAIN to show that node's own plan of it.
 	Fragment *Target
+	// Op is the operator described (set by Describe), for EXPLAIN ANALYZE
+	// to find its statistics.
+	Op Operator
 }

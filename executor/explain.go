@@ -12,9 +12,11 @@ import (
 // Explain answers EXPLAIN: the distributed plan's lines, then the plan a
 // data node makes for one fragment (EXPLAIN with the statement's options
 // on the node that runs it). With Analyze it first runs Plan to the end
-// and reports its rows and time.
+// and reports its rows and time, and each step's.
 type Explain struct {
-	Lines []string
+	// Header names the plan's tier; Lines are the plan's lines under it.
+	Header string
+	Lines  []string
 	// Fragment is the statement to show the node's plan of (nil: none).
 	Fragment *Target
 	// Options are the EXPLAIN options for the node, e.g. "(COSTS false)".
@@ -30,7 +32,7 @@ var explainColumns = []Column{{Name: "QUERY PLAN", TypeOID: 25, TypeSize: -1, Ty
 func (e *Explain) Columns() []Column { return explainColumns }
 
 func (e *Explain) Explain() Description {
-	d := Description{Operator: "Explain", Detail: append([]string(nil), e.Lines...)}
+	d := Description{Operator: "Explain", Detail: append([]string{e.Header}, e.Lines...)}
 	if e.Fragment != nil && len(e.Fragment.SQL) > 0 {
 		d.Detail = append(d.Detail, fmt.Sprintf("then node %s: EXPLAIN %s %s", e.Fragment.Node.Name, e.Options, e.Fragment.SQL[0]))
 	}
@@ -41,12 +43,14 @@ func (e *Explain) Explain() Description {
 }
 
 func (e *Explain) Open(ctx context.Context, rt *Runtime, params Params) (Rows, error) {
-	var lines []string
+	lines := []string{e.Header}
+	planLines := e.Lines
 	if e.Analyze {
 		start := time.Now()
 		srt := *rt
 		srt.ResultFormats = nil
-		rows, err := e.Plan.Open(ctx, &srt, params)
+		srt.Steps = NewSteps()
+		rows, err := openStep(ctx, &srt, e.Plan, params)
 		if err != nil {
 			return nil, err
 		}
@@ -61,9 +65,10 @@ func (e *Explain) Open(ctx context.Context, rt *Runtime, params Params) (Rows, e
 		if _, err := rows.Close(); err != nil {
 			return nil, err
 		}
-		lines = append(lines, fmt.Sprintf("Distributed execution: %d rows in %.3f ms", n, float64(time.Since(start).Microseconds())/1000))
+		lines = append([]string{fmt.Sprintf("Distributed execution: %d rows in %.3f ms", n, float64(time.Since(start).Microseconds())/1000)}, lines...)
+		planLines = PlanLines(Describe(e.Plan), srt.Steps)
 	}
-	lines = append(lines, e.Lines...)
+	lines = append(lines, planLines...)
 	if e.Fragment != nil && len(e.Fragment.SQL) > 0 {
 		node, err := e.nodePlan(ctx, rt, params)
 		if err != nil {

@@ -37,13 +37,13 @@ var _ Operator = (*InsertSelect)(nil)
 func (s *InsertSelect) Columns() []Column { return nil }
 
 func (s *InsertSelect) Explain() Description {
-	return Description{Operator: "Insert Select", Detail: []string{fmt.Sprintf("shards: %d", len(s.Prefix))}, Inputs: []Description{s.Source.Explain()}}
+	return Description{Operator: "Insert Select", Detail: []string{fmt.Sprintf("shards: %d", len(s.Prefix))}, Inputs: []Description{Describe(s.Source)}}
 }
 
 func (s *InsertSelect) Open(ctx context.Context, rt *Runtime, params Params) (Rows, error) {
 	srt := *rt
 	srt.ResultFormats = nil
-	src, err := s.Source.Open(ctx, &srt, params)
+	src, err := openStep(ctx, &srt, s.Source, params)
 	if err != nil {
 		return nil, err
 	}

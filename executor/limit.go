@@ -81,7 +81,7 @@ func (l *Limit) Open(ctx context.Context, rt *Runtime, params Params) (Rows, err
 	if offset < 0 {
 		return nil, pgerr.New("2201X", "OFFSET must not be negative")
 	}
-	in, err := l.Input.Open(ctx, rt, params)
+	in, err := openStep(ctx, rt, l.Input, params)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +91,7 @@ func (l *Limit) Open(ctx context.Context, rt *Runtime, params Params) (Rows, err
 func (l *Limit) Columns() []Column { return l.Input.Columns() }
 
 func (l *Limit) Explain() Description {
-	return Description{Operator: "Limit", Detail: []string{fmt.Sprintf("limit=%+v offset=%+v", l.Limit, l.Offset)}, Inputs: []Description{l.Input.Explain()}}
+	return Description{Operator: "Limit", Detail: []string{fmt.Sprintf("limit=%+v offset=%+v", l.Limit, l.Offset)}, Inputs: []Description{Describe(l.Input)}}
 }
 
 type limitRows struct {

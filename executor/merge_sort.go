@@ -47,7 +47,7 @@ func (m *MergeSort) Open(ctx context.Context, rt *Runtime, params Params) (Rows,
 func (m *MergeSort) Columns() []Column { return m.Input.Columns() }
 
 func (m *MergeSort) Explain() Description {
-	d := Description{Operator: "Merge Sort", Inputs: []Description{m.Input.Explain()}}
+	d := Description{Operator: "Merge Sort", Inputs: []Description{Describe(m.Input)}}
 	for _, k := range m.Keys {
 		d.Detail = append(d.Detail, fmt.Sprintf("key: column %d desc=%v nulls_first=%v", k.Col+1, k.Desc, k.NullsFirst))
 	}

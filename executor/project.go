@@ -12,7 +12,7 @@ type Project struct {
 var _ Operator = (*Project)(nil)
 
 func (p *Project) Open(ctx context.Context, rt *Runtime, params Params) (Rows, error) {
-	in, err := p.Input.Open(ctx, rt, params)
+	in, err := openStep(ctx, rt, p.Input, params)
 	if err != nil {
 		return nil, err
 	}
@@ -22,7 +22,7 @@ func (p *Project) Open(ctx context.Context, rt *Runtime, params Params) (Rows, e
 func (p *Project) Columns() []Column { return p.Cols }
 
 func (p *Project) Explain() Description {
-	return Description{Operator: "Project", Inputs: []Description{p.Input.Explain()}}
+	return Description{Operator: "Project", Inputs: []Description{Describe(p.Input)}}
 }
 
 type projectRows struct {

@@ -53,8 +53,8 @@ func planExplain(ctx context.Context, env *Env, st *Statement, ex *pg_query.Expl
 	if analyze && inner.Node.GetSelectStmt() == nil {
 		return nil, pgerr.Unsupported("Use EXPLAIN without ANALYZE, or run the statement.", "EXPLAIN ANALYZE of INSERT, UPDATE and DELETE is not supported yet")
 	}
-	d := p.Root.Explain()
-	op := &executor.Explain{Lines: describe(d, 0, []string{"Distributed plan: " + tier(d)}), Fragment: firstFragment(d), Analyze: analyze, Plan: p.Root}
+	d := executor.Describe(p.Root)
+	op := &executor.Explain{Header: "Distributed plan: " + tier(d), Lines: executor.PlanLines(d, nil), Fragment: firstFragment(d), Analyze: analyze, Plan: p.Root}
 	if len(opts) > 0 {
 		op.Options = "(" + strings.Join(opts, ", ") + ")"
 	}
@@ -97,22 +97,6 @@ func firstFragment(d executor.Description) *executor.Target {
 		}
 	}
 	return nil
-}
-
-func describe(d executor.Description, depth int, lines []string) []string {
-	pad := strings.Repeat("  ", depth)
-	arrow := ""
-	if depth > 0 {
-		arrow = "->  "
-	}
-	lines = append(lines, pad+arrow+d.Operator)
-	for _, s := range d.Detail {
-		lines = append(lines, pad+"      "+s)
-	}
-	for _, in := range d.Inputs {
-		lines = describe(in, depth+1, lines)
-	}
-	return lines
 }
 
 func textRows(lines []string) [][][]byte {

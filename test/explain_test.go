@@ -11,7 +11,7 @@ import (
 
 // TestExplain checks what EXPLAIN shows through a driver: the tier, the
 // fragments, the data node's own plan of one of them and, with ANALYZE,
-// the rows and time of the run.
+// the rows and time of the run and of each step.
 func TestExplain(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -59,6 +59,14 @@ func TestExplain(t *testing.T) {
 			[]string{"Distributed plan: pushdown with merge", "Aggregate", "Tasks: 3", "HashAggregate"}},
 		{"EXPLAIN ANALYZE SELECT count(*) FROM ex", nil,
 			[]string{"Distributed execution: 1 rows in", "actual time=", "Execution Time"}},
+		// Rows and time per step: one partial row per shard (4), one
+		// combined row; ten groups from each of 3 nodes, combined into ten.
+		{"EXPLAIN ANALYZE SELECT count(*) FROM ex", nil,
+			[]string{"Aggregate  (actual rows=1 time=", "->  Gather  (actual rows=4 time="}},
+		{"EXPLAIN ANALYZE SELECT v, count(*) FROM ex GROUP BY v", nil,
+			[]string{"Distributed execution: 10 rows in", "Aggregate  (actual rows=10 time=", "->  Gather  (actual rows=30 time="}},
+		{"EXPLAIN ANALYZE SELECT id FROM ex ORDER BY id LIMIT 5", nil,
+			[]string{"Limit  (actual rows=5 time=", "->  Merge Sort  (actual rows=5 time="}},
 		{"EXPLAIN SELECT ex.v, count(*) FROM ex JOIN ex2 USING (id) GROUP BY ex.v", nil,
 			[]string{"Distributed plan: pushdown with merge", "JOIN \"public\".\"ex2_", "Tasks: 3"}},
 		{"EXPLAIN INSERT INTO ex2 SELECT id, v FROM ex WHERE v > 5", nil,
