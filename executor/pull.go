@@ -10,6 +10,7 @@ import (
 
 	"github.com/distgres/distgres/catalog"
 	"github.com/distgres/distgres/pgerr"
+	"github.com/distgres/distgres/sqlquote"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -23,6 +24,8 @@ type PullTable struct {
 	// Sources yield the table's rows (all shards, each once), in table
 	// column order.
 	Sources []Target
+	// UsesParams: the sources' conditions use the statement's parameters.
+	UsesParams bool
 }
 
 // Pull runs a statement that cannot be split over the shards on one node
@@ -83,13 +86,16 @@ var errTooLarge = errors.New("intermediate result too large")
 // it with COPY in binary format, at most budget bytes (-1: no bound).
 func (p *Pull) copyTable(ctx context.Context, rt *Runtime, conn Conn, t PullTable, params Params, budget int64) (int64, error) {
 	pc := conn.PgConn()
-	if _, err := pc.Exec(ctx, "DROP TABLE IF EXISTS "+t.Temp+"; CREATE TEMPORARY TABLE "+t.Temp+" (LIKE "+t.Like+")").ReadAll(); err != nil {
+	if err := createPullTable(ctx, pc, t); err != nil {
 		return 0, err
 	}
 	g := &Gather{Targets: t.Sources}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	rows, err := g.openBinary(ctx, rt)
+	if !t.UsesParams {
+		params = Params{}
+	}
+	rows, err := g.openBinary(ctx, rt, params)
 	if err != nil {
 		return 0, err
 	}
@@ -125,11 +131,13 @@ func (p *Pull) copyTable(ctx context.Context, rt *Runtime, conn Conn, t PullTabl
 	return res.n, err
 }
 
-// openBinary starts the targets with every column in binary format.
-func (g *Gather) openBinary(ctx context.Context, rt *Runtime) (Rows, error) {
+// openBinary starts the targets with every column in binary format. They
+// get the statement's parameters: a narrowed source's conditions may use
+// them.
+func (g *Gather) openBinary(ctx context.Context, rt *Runtime, params Params) (Rows, error) {
 	brt := *rt
 	brt.ResultFormats = []int16{BinaryFormat}
-	return g.Open(ctx, &brt, Params{})
+	return g.Open(ctx, &brt, params)
 }
 
 // writeCopyBinary writes rows as PostgreSQL's binary COPY stream.
@@ -199,4 +207,18 @@ func (r *pullRows) cleanup(err error) {
 		broken = derr != nil
 	}
 	r.conn.Release(broken || r.conn.PgConn().IsClosed())
+}
+
+// createPullTable creates the temporary table of a pull, without the
+// logical table's constraints: a narrowed pull copies NULL for the columns
+// the statement does not read, NOT NULL or not. A table of that name left
+// by an earlier pull that could not clean up is dropped first, without
+// DROP TABLE IF EXISTS (whose notice the client would see) and without an
+// error (which would end the client's transaction block).
+func createPullTable(ctx context.Context, pc *pgconn.PgConn, t PullTable) error {
+	name := sqlquote.Literal(t.Temp)
+	sql := "DO $distgres$BEGIN IF pg_catalog.to_regclass(" + name + ") IS NOT NULL THEN EXECUTE 'DROP TABLE ' || " + name + "; END IF; END$distgres$; " +
+		"CREATE TEMPORARY TABLE " + t.Temp + " AS SELECT * FROM " + t.Like + " WITH NO DATA"
+	_, err := pc.Exec(ctx, sql).ReadAll()
+	return err
 }

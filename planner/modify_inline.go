@@ -49,7 +49,7 @@ func planInlinedModify(ctx context.Context, env *Env, st *Statement, t *catalog.
 		for i, n := range names {
 			names[i] = sqlquote.Ident(n)
 		}
-		sources, err := tableSources(env, r.table)
+		sources, err := tableSources(env, r.table, scanAll)
 		if err != nil {
 			return nil, err
 		}

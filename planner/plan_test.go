@@ -475,6 +475,10 @@ var planCases = []planCase{
 	{name: "pull/catalog-and-distributed", sql: "SELECT * FROM t, pg_class"},
 	{name: "error/for-update-over-shards", sql: "SELECT * FROM t FOR UPDATE", code: "0A000"},
 	{name: "pull/two-phase-expression", sql: "SELECT count(*) + 1 FROM t"},
+	{name: "pull/narrowed-join", sql: "SELECT t.name, count(*) FROM t JOIN rr ON rr.a = t.v::int WHERE t.id > 5 AND rr.b = 'x' AND t.v + rr.a > 0 GROUP BY t.name"},
+	{name: "pull/narrowed-left-join-keeps-nullable-side", sql: "SELECT t.id FROM t LEFT JOIN rr ON rr.a = t.id WHERE rr.b IS NULL AND t.name LIKE 'a%'"},
+	{name: "pull/narrowed-star-and-functions", sql: "SELECT * FROM t JOIN rr ON rr.a = t.id WHERE lower(t.name) = 'a' AND rr.f > $1"},
+	{name: "pull/self-join-not-narrowed", sql: "SELECT a.id FROM t a JOIN t b ON a.v = b.v WHERE a.id = 1 OR b.id = 2"},
 	{name: "pull/two-phase-sum-distinct", sql: "SELECT sum(DISTINCT v) FROM t"},
 	{name: "pull/two-phase-count-distinct-constant", sql: "SELECT count(DISTINCT 1) FROM t"},
 	{name: "pull/two-phase-string-agg", sql: "SELECT name, string_agg(name, ',') FROM t GROUP BY name"},
@@ -660,6 +664,11 @@ func TestPlans(t *testing.T) {
 		}
 		shell := &fakeShell{values: map[string]string{`'"public"."t_name_idx"'`: "public\x1ft",
 			"pg_catalog.format_type(atttypid": "id\x1einteger\x1fname\x1etext\x1fv\x1enumeric"}}
+		for table, cols := range fakeTables {
+			shell.values[tableColumnsQuery(table)] = strings.Join(cols, "\x1f")
+		}
+		shell.values[tableColumnsQuery("u")] = "uid\x1ftid"
+		shell.values[tableColumnsQuery("w")] = "wid"
 		env := newEnv(snap, shell, c.defaultDist)
 		p, err := planOne(env, c.sql, c.params)
 		lines := renderPlan(snap, p, err)
@@ -946,6 +955,10 @@ func renderOp(lines *[]string, op executor.Operator, depth int) {
 		for _, r := range o.Rows {
 			add("  + row %s -> %s", r.Text, r.Chooser)
 		}
+	case *executor.Pull:
+		for _, pt := range o.Tables {
+			add("  + copy into %s: %s", pt.Temp, pt.Sources[0].SQL[0])
+		}
 	case *executor.Values:
 		for _, r := range o.Rows {
 			var vals []string
@@ -1075,4 +1088,10 @@ func TestRouterShardMatchesPostgresHash(t *testing.T) {
 			}
 		}
 	}
+}
+
+// tableColumnsQuery is the part of planner.TableColumns' query that names
+// table (of schema public).
+func tableColumnsQuery(table string) string {
+	return `string_agg(attname, chr(31) ORDER BY attnum) FROM pg_catalog.pg_attribute WHERE attrelid = '"public"."` + table + `"'`
 }

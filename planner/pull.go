@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"context"
 	"errors"
 	"github.com/distgres/distgres/sqlquote"
 	"strings"
@@ -25,7 +26,7 @@ func pullable(err error) bool {
 // tables as intermediate results): PostgreSQL's own semantics for joins,
 // subqueries, window functions, HAVING and any expression, at the cost of
 // moving the tables, which distgres.max_intermediate_result_size bounds.
-func planPull(env *Env, st *Statement, sel *pg_query.SelectStmt, desc *Description) (executor.Operator, error) {
+func planPull(ctx context.Context, env *Env, st *Statement, sel *pg_query.SelectStmt, desc *Description) (executor.Operator, error) {
 	if len(sel.LockingClause) > 0 {
 		return nil, pgerr.Unsupported("Fix the distribution column to one value to lock rows.", "SELECT ... FOR UPDATE/SHARE over several shards is not supported")
 	}
@@ -34,6 +35,10 @@ func planPull(env *Env, st *Statement, sel *pg_query.SelectStmt, desc *Descripti
 		return nil, err
 	}
 	refs := resolveAll(env, st.Node)
+	narrow, err := narrowPulls(ctx, env, sel, refs)
+	if err != nil {
+		return nil, err
+	}
 	temps := map[*catalog.Table]string{}
 	op := &executor.Pull{Node: node, Database: env.ShellDB, Cols: desc.Columns}
 	var rvs []*pg_query.RangeVar
@@ -51,11 +56,15 @@ func planPull(env *Env, st *Statement, sel *pg_query.SelectStmt, desc *Descripti
 		}
 		temp := "pg_temp." + sqlquote.Ident(name)
 		temps[r.table] = temp
-		sources, err := tableSources(env, r.table)
+		scan := scanAll
+		if n := narrow[r.table]; n != nil {
+			scan = n.narrowedScan
+		}
+		sources, err := tableSources(env, r.table, scan)
 		if err != nil {
 			return nil, err
 		}
-		op.Tables = append(op.Tables, executor.PullTable{Temp: temp, Like: qualifiedTable(r.table), Sources: sources})
+		op.Tables = append(op.Tables, executor.PullTable{Temp: temp, Like: qualifiedTable(r.table), Sources: sources, UsesParams: narrow[r.table].usesParams()})
 	}
 	tpl, err := newTemplate(st.SQL, rvs)
 	if err != nil {
@@ -68,15 +77,19 @@ func planPull(env *Env, st *Statement, sel *pg_query.SelectStmt, desc *Descripti
 }
 
 // tableSources are statements that together return every row of a table
-// once: one per node over the union of its shards, or one placement of a
-// reference table.
-func tableSources(env *Env, t *catalog.Table) ([]executor.Target, error) {
+// once (as scan reads a shard): one per node over the union of its shards,
+// or one placement of a reference table.
+func tableSources(env *Env, t *catalog.Table, scan func(shard string) (string, error)) ([]executor.Target, error) {
 	if t.Method == catalog.MethodReplication {
 		node, err := placementNode(env, t.Shards[0])
 		if err != nil {
 			return nil, err
 		}
-		return []executor.Target{{Node: node, Database: env.ShardDB, SQL: []string{"SELECT * FROM " + qualifiedShard(t, t.Shards[0])}}}, nil
+		sql, err := scan(qualifiedShard(t, t.Shards[0]))
+		if err != nil {
+			return nil, err
+		}
+		return []executor.Target{{Node: node, Database: env.ShardDB, SQL: []string{sql}}}, nil
 	}
 	byNode := map[catalog.NodeID][]string{}
 	var order []catalog.Node
@@ -88,7 +101,11 @@ func tableSources(env *Env, t *catalog.Table) ([]executor.Target, error) {
 		if byNode[node.ID] == nil {
 			order = append(order, node)
 		}
-		byNode[node.ID] = append(byNode[node.ID], "SELECT * FROM "+qualifiedShard(t, sh))
+		sql, err := scan(qualifiedShard(t, sh))
+		if err != nil {
+			return nil, err
+		}
+		byNode[node.ID] = append(byNode[node.ID], sql)
 	}
 	var out []executor.Target
 	for _, n := range order {
@@ -96,3 +113,6 @@ func tableSources(env *Env, t *catalog.Table) ([]executor.Target, error) {
 	}
 	return out, nil
 }
+
+// scanAll reads every row and column of a shard.
+func scanAll(shard string) (string, error) { return "SELECT * FROM " + shard, nil }
