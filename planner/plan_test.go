@@ -478,6 +478,8 @@ var planCases = []planCase{
 	{name: "pull/narrowed-join", sql: "SELECT t.name, count(*) FROM t JOIN rr ON rr.a = t.v::int WHERE t.id > 5 AND rr.b = 'x' AND t.v + rr.a > 0 GROUP BY t.name"},
 	{name: "pull/narrowed-left-join-keeps-nullable-side", sql: "SELECT t.id FROM t LEFT JOIN rr ON rr.a = t.id WHERE rr.b IS NULL AND t.name LIKE 'a%'"},
 	{name: "pull/narrowed-star-and-functions", sql: "SELECT * FROM t JOIN rr ON rr.a = t.id WHERE lower(t.name) = 'a' AND rr.f > $1"},
+	{name: "pull/narrowed-subquery-in-from", sql: "SELECT count(*) FROM (SELECT t.name FROM t WHERE t.v > 3) s JOIN rr ON rr.b = s.name"},
+	{name: "pull/narrowed-in-sublink", sql: "SELECT t.id FROM t WHERE t.name IN (SELECT rr.b FROM rr WHERE rr.a > 1) AND t.v < 5"},
 	{name: "pull/self-join-not-narrowed", sql: "SELECT a.id FROM t a JOIN t b ON a.v = b.v WHERE a.id = 1 OR b.id = 2"},
 	{name: "pull/two-phase-sum-distinct", sql: "SELECT sum(DISTINCT v) FROM t"},
 	{name: "pull/two-phase-count-distinct-constant", sql: "SELECT count(DISTINCT 1) FROM t"},

@@ -35,7 +35,7 @@ func planPull(ctx context.Context, env *Env, st *Statement, sel *pg_query.Select
 		return nil, err
 	}
 	refs := resolveAll(env, st.Node)
-	narrow, err := narrowPulls(ctx, env, sel, refs)
+	narrow, err := narrowPulls(ctx, env, st.Node, refs)
 	if err != nil {
 		return nil, err
 	}

@@ -24,31 +24,36 @@ type pullNarrowing struct {
 	where   []*pg_query.Node
 }
 
-// narrowPulls finds, for each table a pulled SELECT references exactly once
-// and in its top-level FROM, the columns and rows it needs. A conjunct
-// moves to a table's scan only if that table is not on the nullable side
-// of an outer join and the conjunct is built of that table's columns,
-// constants, parameters, operators and casts (no functions, which may be
-// volatile, no subqueries): evaluated before the join it removes exactly
-// the rows the WHERE would.
-func narrowPulls(ctx context.Context, env *Env, sel *pg_query.SelectStmt, refs []tableRef) (map[*catalog.Table]*pullNarrowing, error) {
-	if sel == nil || sel.Op != pg_query.SetOperation_SETOP_NONE {
-		return nil, nil
-	}
+// narrowPulls finds, for each table a pulled statement references exactly
+// once, the columns and rows it needs. The rows are those passing the
+// conjuncts of the WHERE of the SELECT (the statement itself, a subquery,
+// a CTE, a branch of a set operation) in whose FROM the table is. A
+// conjunct moves to a table's scan only if that table is not on the
+// nullable side of an outer join and the conjunct is built of that table's
+// columns, constants, parameters, operators and casts (no functions, which
+// may be volatile, no subqueries): evaluated before the join it removes
+// exactly the rows the WHERE would, and the WHERE still runs.
+func narrowPulls(ctx context.Context, env *Env, stmt *pg_query.Node, refs []tableRef) (map[*catalog.Table]*pullNarrowing, error) {
 	count := map[*catalog.Table]int{}
 	for _, r := range refs {
 		if r.table != nil {
 			count[r.table]++
 		}
 	}
-	top := map[*pg_query.RangeVar]bool{} // top-level FROM entry -> nullable
-	for _, f := range sel.FromClause {
-		topLevelTables(f, false, top)
-	}
-	uses := columnUses(sel)
+	scopes := map[*pg_query.RangeVar]fromScope{}
+	WalkNodes(stmt, func(n *pg_query.Node) {
+		s := n.GetSelectStmt()
+		if s == nil || s.Op != pg_query.SetOperation_SETOP_NONE {
+			return
+		}
+		for _, f := range s.FromClause {
+			fromTables(f, s, false, scopes)
+		}
+	})
+	uses := columnUses(stmt)
 	out := map[*catalog.Table]*pullNarrowing{}
 	for _, r := range refs {
-		nullable, ok := top[r.rv]
+		scope, ok := scopes[r.rv]
 		if r.table == nil || count[r.table] != 1 || !ok {
 			continue
 		}
@@ -67,9 +72,9 @@ func narrowPulls(ctx context.Context, env *Env, sel *pg_query.SelectStmt, refs [
 				n.used[c] = uses.qualified[name][c] || uses.unqualified[c]
 			}
 		}
-		if !nullable {
-			for _, c := range conjuncts(sel.WhereClause) {
-				if sel.WhereClause != nil && movableTo(c, name) {
+		if where := scope.sel.WhereClause; where != nil && !scope.nullable {
+			for _, c := range conjuncts(where) {
+				if movableTo(c, name) {
 					n.where = append(n.where, c)
 				}
 			}
@@ -81,12 +86,18 @@ func narrowPulls(ctx context.Context, env *Env, sel *pg_query.SelectStmt, refs [
 	return out, nil
 }
 
-// topLevelTables records the tables of one FROM entry, and whether an
-// outer join may null-extend them.
-func topLevelTables(n *pg_query.Node, nullable bool, out map[*pg_query.RangeVar]bool) {
+// fromScope is where a table reference stands: in the FROM of sel, and
+// whether an outer join there may null-extend it.
+type fromScope struct {
+	sel      *pg_query.SelectStmt
+	nullable bool
+}
+
+// fromTables records the tables of one FROM entry of sel.
+func fromTables(n *pg_query.Node, sel *pg_query.SelectStmt, nullable bool, out map[*pg_query.RangeVar]fromScope) {
 	switch {
 	case n.GetRangeVar() != nil:
-		out[n.GetRangeVar()] = nullable
+		out[n.GetRangeVar()] = fromScope{sel: sel, nullable: nullable}
 	case n.GetJoinExpr() != nil:
 		j := n.GetJoinExpr()
 		left, right := nullable, nullable
@@ -101,8 +112,8 @@ func topLevelTables(n *pg_query.Node, nullable bool, out map[*pg_query.RangeVar]
 		default:
 			left, right = true, true // semi, anti: not written in SQL; keep out
 		}
-		topLevelTables(j.Larg, left, out)
-		topLevelTables(j.Rarg, right, out)
+		fromTables(j.Larg, sel, left, out)
+		fromTables(j.Rarg, sel, right, out)
 	}
 }
 
@@ -115,9 +126,9 @@ type columnRefs struct {
 	unqualified map[string]bool            // columns without a table name (and USING lists)
 }
 
-func columnUses(sel *pg_query.SelectStmt) columnRefs {
+func columnUses(stmt *pg_query.Node) columnRefs {
 	u := columnRefs{whole: map[string]bool{}, qualified: map[string]map[string]bool{}, unqualified: map[string]bool{}}
-	WalkNodes(sel, func(n *pg_query.Node) {
+	WalkNodes(stmt, func(n *pg_query.Node) {
 		if j := n.GetJoinExpr(); j != nil {
 			if j.IsNatural {
 				u.all = true
