@@ -1,15 +1,19 @@
 package coordinator
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"unicode/utf8"
 
 	"github.com/distgres/distgres/catalog"
 	"github.com/distgres/distgres/executor"
 	"github.com/distgres/distgres/pgerr"
 	"github.com/distgres/distgres/planner"
 	"github.com/jackc/pgproto3/v2"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // copyIn runs COPY ... FROM STDIN: it asks the client for the data, cuts
@@ -83,8 +87,11 @@ func (ss *session) copyInRows(ctx context.Context, in *planner.CopyIn, loader *e
 				return nil
 			}
 			shard, err := in.ShardOf(key)
+			if err != nil && in.Options.Format != planner.CopyBinary {
+				shard, err = ss.shardOfUnread(ctx, in, key)
+			}
 			if err != nil {
-				return withCopyContext(err, in, line, in.DistIndex)
+				return withCopyContext(err, in, line, in.DistIndex, key)
 			}
 			if err := loader.Add(shard, row, line); err != nil {
 				return err
@@ -108,14 +115,15 @@ func (ss *session) copyInRows(ctx context.Context, in *planner.CopyIn, loader *e
 		case *pgproto3.CopyDone:
 			return 0, route(true)
 		case *pgproto3.CopyFail:
-			return 0, &pgerr.Error{Code: pgerr.QueryCanceled, Message: "COPY from stdin failed: " + m.Message}
+			return 0, &pgerr.Error{Code: pgerr.QueryCanceled, Message: "COPY from stdin failed: " + m.Message,
+				Where: fmt.Sprintf("COPY %s, line %d", in.Table.Name, r.Line()+1)}
 		case *pgproto3.Flush, *pgproto3.Sync:
 			// Ignored during COPY, as PostgreSQL does.
 		case *pgproto3.Terminate:
 			ss.conn.Close()
 			return 0, &pgerr.Error{Code: pgerr.ConnectionFailure, Message: "the client ended the connection during COPY"}
 		default:
-			return 0, &pgerr.Error{Code: pgerr.ProtocolViolation, Message: fmt.Sprintf("unexpected message type 0x%02x during COPY from stdin", msgType(msg))}
+			return 0, &pgerr.Error{Code: pgerr.ProtocolViolation, Message: fmt.Sprintf("unexpected message type 0x%02X during COPY from stdin", msgType(msg))}
 		}
 	}
 }
@@ -137,16 +145,45 @@ func (ss *session) copyRowError(in *planner.CopyIn, err error) error {
 	}
 	msg := re.Msg
 	if re.Column >= 0 && re.Column < len(in.Columns) {
-		msg = fmt.Sprintf("%s %q", re.Msg, in.Columns[re.Column])
+		msg = fmt.Sprintf("%s \"%s\"", re.Msg, in.Columns[re.Column])
 	}
-	return withCopyContext(&pgerr.Error{Code: re.Code, Message: msg}, in, re.Line, -1)
+	return withCopyContext(&pgerr.Error{Code: re.Code, Message: msg}, in, re.Line, -1, nil)
 }
 
-// withCopyContext adds PostgreSQL's COPY error context.
-func withCopyContext(err error, in *planner.CopyIn, line int64, col int) error {
+// shardOfUnread places a row whose distribution value (text) the
+// coordinator could not read: PostgreSQL reads it, as a parameter of the
+// column's type on the shell database, and fails with its own error for a
+// bad value, or gives the value's canonical text, which the coordinator
+// reads (" 42" for an integer, say).
+func (ss *session) shardOfUnread(ctx context.Context, in *planner.CopyIn, key []byte) (int, error) {
+	c, err := shell{ss}.conn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	res := c.PgConn().ExecParams(ctx, "SELECT $1::pg_catalog.text", [][]byte{key}, []uint32{in.Table.DistType}, nil, nil).Read()
+	c.Release(res.Err != nil && !isServerErr(res.Err))
+	if res.Err != nil {
+		return 0, res.Err
+	}
+	return in.ShardOf(res.Rows[0][0])
+}
+
+// withCopyContext adds PostgreSQL's COPY error context: the line, and the
+// column and its text value when the error is about one (val; binary
+// values are not shown).
+func withCopyContext(err error, in *planner.CopyIn, line int64, col int, val []byte) error {
 	where := fmt.Sprintf("COPY %s, line %d", in.Table.Name, line)
 	if col >= 0 && col < len(in.Columns) {
 		where += ", column " + in.Columns[col]
+		if val != nil && in.Options.Format != planner.CopyBinary {
+			where += `: "` + copyContextValue(val) + `"`
+		}
+	}
+	var ne *pgconn.PgError
+	if errors.As(err, &ne) {
+		c := *ne
+		c.Where = where
+		return &c
 	}
 	var pe *pgerr.Error
 	if errors.As(err, &pe) {
@@ -155,6 +192,20 @@ func withCopyContext(err error, in *planner.CopyIn, line int64, col int) error {
 		return &c
 	}
 	return &pgerr.Error{Code: pgerr.Code(err), Message: err.Error(), Where: where, Err: err}
+}
+
+// copyContextValue shortens a value for an error context as PostgreSQL
+// does: at most 100 bytes, cut at a character boundary, then "...".
+func copyContextValue(v []byte) string {
+	const limit = 100
+	if len(v) <= limit {
+		return string(v)
+	}
+	n := limit
+	for n > 0 && !utf8.RuneStart(v[n]) {
+		n--
+	}
+	return string(v[:n]) + "..."
 }
 
 // copyOut runs COPY ... TO STDOUT: every shard's own COPY for a table (in
@@ -193,24 +244,45 @@ func (ss *session) copyOut(ctx context.Context, out *planner.CopyOut) (string, e
 	return fmt.Sprintf("COPY %d", n), nil
 }
 
+// copyOutQuery runs a COPY (query) TO STDOUT: the coordinator formats the
+// query's rows, asking the nodes for binary values for the binary format.
 func (ss *session) copyOutQuery(ctx context.Context, out *planner.CopyOut) (int64, error) {
-	rows, err := out.Query.Root.Open(ctx, ss.runtime(nil), executor.Params{OIDs: out.Query.ParamOIDs})
+	binary := out.Options.Format == planner.CopyBinary
+	var formats []int16
+	if binary {
+		formats = []int16{executor.BinaryFormat}
+	}
+	rows, err := out.Query.Root.Open(ctx, ss.runtime(formats), executor.Params{OIDs: out.Query.ParamOIDs})
 	if err != nil {
 		return 0, err
 	}
 	var buf []byte
+	if binary {
+		// As PostgreSQL does, the header goes with the first tuple.
+		buf = append(buf, executor.CopyBinaryHeader...)
+	}
 	var n int64
 	for rows.Next() {
-		buf = executor.AppendCopyRow(buf[:0], rows.Values(), out.Options)
+		if binary {
+			buf = executor.AppendCopyBinaryRow(buf, rows.Values())
+		} else {
+			buf = executor.AppendCopyRow(buf, rows.Values(), out.Options)
+		}
 		ss.w.send(&pgproto3.CopyData{Data: buf})
+		buf = buf[:0]
 		n++
 	}
 	if err := rows.Err(); err != nil {
 		rows.Close()
 		return 0, err
 	}
-	_, err = rows.Close()
-	return n, err
+	if _, err := rows.Close(); err != nil {
+		return 0, err
+	}
+	if binary {
+		ss.w.send(&pgproto3.CopyData{Data: append(buf, executor.CopyBinaryTrailer...)})
+	}
+	return n, nil
 }
 
 func (ss *session) copyOutTable(ctx context.Context, out *planner.CopyOut) (int64, error) {
@@ -266,4 +338,75 @@ func (f copyDataWriter) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// executeCopy runs the COPY of a portal (extended protocol). As in
+// PostgreSQL, Execute plans and checks the statement, so its errors come
+// from Execute; it runs to the end whatever the row limit, and the portal
+// cannot run again.
+func (ss *session) executeCopy(ctx context.Context, name string, p *portal) error {
+	if ss.failed {
+		return inFailedTx()
+	}
+	if p.done {
+		return pgerr.New(pgerr.ObjectNotInPrerequisiteState, "portal \"%s\" cannot be run", name)
+	}
+	p.done = true
+	ctx, done := ss.statementContext(ctx)
+	defer done()
+	plan, err := ss.plan(ctx, p.stmt.st, p.stmt.paramOIDs)
+	if err != nil {
+		return canceledOr(ctx, err)
+	}
+	var tag string
+	switch plan.Kind {
+	case planner.KindCopyIn:
+		tag, err = ss.copyIn(ctx, plan.CopyIn)
+	case planner.KindCopyOut:
+		tag, err = ss.copyOut(ctx, plan.CopyOut)
+	default:
+		return fmt.Errorf("coordinator: COPY planned as kind %d", plan.Kind)
+	}
+	if err != nil {
+		return canceledOr(ctx, err)
+	}
+	ss.complete(tag)
+	return nil
+}
+
+var _ planner.CopyChecker = shell{}
+
+// CheckCopy runs a COPY on the shell database with no data, for
+// PostgreSQL's own checks of it (see planner.CopyChecker). In a
+// transaction block it runs in a savepoint: a failed check must not abort
+// the block's work on the shell.
+func (s shell) CheckCopy(ctx context.Context, sql string, from bool, input []byte) error {
+	c, err := s.conn(ctx)
+	if err != nil {
+		return err
+	}
+	const savepoint = "distgres_copy_check"
+	inBlock := s.ss.tx != nil
+	if inBlock {
+		if _, err := c.PgConn().Exec(ctx, "SAVEPOINT "+savepoint).ReadAll(); err != nil {
+			c.Release(!isServerErr(err))
+			return err
+		}
+	}
+	if from {
+		_, err = c.PgConn().CopyFrom(ctx, bytes.NewReader(input), sql)
+	} else {
+		_, err = c.PgConn().CopyTo(ctx, io.Discard, sql)
+	}
+	if inBlock && (err == nil || isServerErr(err)) {
+		end := "RELEASE SAVEPOINT " + savepoint
+		if err != nil {
+			end = "ROLLBACK TO SAVEPOINT " + savepoint + "; " + end
+		}
+		if _, endErr := c.PgConn().Exec(ctx, end).ReadAll(); endErr != nil && err == nil {
+			err = endErr
+		}
+	}
+	c.Release(err != nil && !isServerErr(err))
+	return err
 }

@@ -74,7 +74,8 @@ func (ss *session) parse(ctx context.Context, m *pgproto3.Parse) error {
 // planPrepared plans a prepared statement (unless the session runs it
 // itself).
 func (ss *session) planPrepared(ctx context.Context, ps *prepared) error {
-	if isSessionStatement(ps.st) {
+	// COPY is planned when executed, where PostgreSQL reports its errors.
+	if isSessionStatement(ps.st) || ps.st.node.GetCopyStmt() != nil {
 		return nil
 	}
 	if p, ok := ss.showStmt(ps.st); ok {
@@ -200,6 +201,9 @@ func (ss *session) execute(ctx context.Context, m *pgproto3.Execute) error {
 		ss.w.send(&pgproto3.EmptyQueryResponse{})
 		return nil
 	}
+	if p.stmt.st.node.GetCopyStmt() != nil {
+		return ss.executeCopy(ctx, m.Portal, p)
+	}
 	if p.done {
 		ss.complete("SELECT 0")
 		return nil
@@ -208,9 +212,6 @@ func (ss *session) execute(ctx context.Context, m *pgproto3.Execute) error {
 		return inFailedTx()
 	}
 	if p.rows == nil {
-		if p.plan != nil && (p.plan.Kind == planner.KindCopyIn || p.plan.Kind == planner.KindCopyOut) {
-			return pgerr.Unsupported("Send COPY as a simple query (psql, pgx CopyFrom and JDBC's CopyManager do).", "COPY through the extended query protocol is not supported yet")
-		}
 		if p.plan == nil || p.plan.Kind == planner.KindDDL {
 			tag, err := ss.executeOnce(ctx, p)
 			if err != nil {

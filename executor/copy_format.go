@@ -1,6 +1,9 @@
 package executor
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // AppendCopyRow appends one row of text-format values (nil for NULL) in
 // COPY's text or CSV format.
@@ -13,7 +16,7 @@ func AppendCopyRow(dst []byte, vals [][]byte, o CopyOptions) []byte {
 		case v == nil:
 			dst = append(dst, o.Null...)
 		case o.Format == CopyCSV:
-			dst = appendCSVValue(dst, v, o)
+			dst = appendCSVValue(dst, v, o, forced(o.ForceQuote, i), len(vals) == 1)
 		default:
 			dst = appendTextValue(dst, v, o.Delimiter)
 		}
@@ -27,7 +30,24 @@ func AppendCopyHeader(dst []byte, names []string, o CopyOptions) []byte {
 	for i, n := range names {
 		vals[i] = []byte(n)
 	}
+	o.ForceQuote = nil // PostgreSQL quotes names only where they need it
 	return AppendCopyRow(dst, vals, o)
+}
+
+// AppendCopyBinaryRow appends one tuple of binary-format values (nil for
+// NULL) in COPY's binary format: the field count, then each field's length
+// (-1 for NULL) and bytes.
+func AppendCopyBinaryRow(dst []byte, vals [][]byte) []byte {
+	dst = binary.BigEndian.AppendUint16(dst, uint16(len(vals)))
+	for _, v := range vals {
+		if v == nil {
+			dst = binary.BigEndian.AppendUint32(dst, 0xffffffff)
+			continue
+		}
+		dst = binary.BigEndian.AppendUint32(dst, uint32(len(v)))
+		dst = append(dst, v...)
+	}
+	return dst
 }
 
 func appendTextValue(dst, v []byte, delim byte) []byte {
@@ -61,20 +81,22 @@ func appendTextValue(dst, v []byte, delim byte) []byte {
 	return dst
 }
 
-func appendCSVValue(dst, v []byte, o CopyOptions) []byte {
-	needQuote := string(v) == o.Null || len(v) == 0 && o.Null == ""
-	for _, c := range v {
-		if c == o.Delimiter || c == o.Quote || c == '\n' || c == '\r' || c == o.Escape {
-			needQuote = true
-			break
-		}
+// appendCSVValue appends a non-NULL CSV value, quoted when force is set
+// or when it could be misread: it holds a delimiter, quote, escape or line
+// end, it equals the null string, or it is the end marker \. alone on a
+// line (single: the row has one column).
+func appendCSVValue(dst, v []byte, o CopyOptions, force, single bool) []byte {
+	needQuote := force || string(v) == o.Null || single && string(v) == `\.`
+	for i := 0; i < len(v) && !needQuote; i++ {
+		c := v[i]
+		needQuote = c == o.Delimiter || c == o.Quote || c == '\n' || c == '\r' || c == o.Escape
 	}
 	if !needQuote {
 		return append(dst, v...)
 	}
 	dst = append(dst, o.Quote)
 	for _, c := range v {
-		if c == o.Quote || c == o.Escape && o.Escape != o.Quote {
+		if c == o.Quote || c == o.Escape {
 			dst = append(dst, o.Escape)
 		}
 		dst = append(dst, c)

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/distgres/distgres/catalog"
 	"github.com/distgres/distgres/pgerr"
@@ -24,17 +25,19 @@ type CopyLoader struct {
 	table    *catalog.Table
 	snap     *catalog.Snapshot
 	database string
-	sql      func(catalog.Shard) string
+	sql      func(catalog.Shard) (string, error)
 	binary   bool
 	batch    int
 
-	bufs    []*copyBatch
-	rr      int // round robin: the shard being filled
-	rows    int64
-	workers map[catalog.NodeID]*copyWorker
-	ctx     context.Context
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	bufs []*copyBatch
+	rr   int // round robin: the shard being filled
+	// inserted counts the rows the shards report inserted (a COPY's WHERE
+	// may skip some), each batch counted on its first placement only.
+	inserted atomic.Int64
+	workers  map[catalog.NodeID]*copyWorker
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
 
 	mu  sync.Mutex
 	err error
@@ -59,7 +62,7 @@ type CopyLoaderOptions struct {
 	Catalog  *catalog.Snapshot
 	Database string
 	// SQL is the COPY ... FROM STDIN statement of a shard.
-	SQL    func(catalog.Shard) string
+	SQL    func(catalog.Shard) (string, error)
 	Binary bool
 	// BatchBytes is the size at which a shard's rows are sent (default
 	// 256 KiB).
@@ -98,7 +101,6 @@ func (l *CopyLoader) Add(shard int, row []byte, line int64) error {
 	}
 	b.data.Write(row)
 	b.lines = append(b.lines, line)
-	l.rows++
 	if b.data.Len() >= l.batch {
 		l.bufs[shard] = nil
 		if l.table.Method == catalog.MethodRoundRobin {
@@ -153,15 +155,22 @@ func (l *CopyLoader) work(w *copyWorker) {
 }
 
 func (l *CopyLoader) load(n catalog.Node, b *copyBatch) error {
+	sh := l.table.Shards[b.shard]
+	sql, err := l.sql(sh)
+	if err != nil {
+		return err
+	}
 	c, err := l.conns.Acquire(l.ctx, n, l.database)
 	if err != nil {
 		return err
 	}
-	sh := l.table.Shards[b.shard]
-	_, err = c.PgConn().CopyFrom(l.ctx, bytes.NewReader(b.data.Bytes()), l.sql(sh))
+	tag, err := c.PgConn().CopyFrom(l.ctx, bytes.NewReader(b.data.Bytes()), sql)
 	c.Release(err != nil && !pgerr.FromDataNode(err))
 	if err != nil {
 		return l.rowError(err, b, sh)
+	}
+	if n.ID == sh.Placements[0] {
+		l.inserted.Add(tag.RowsAffected())
 	}
 	return nil
 }
@@ -205,7 +214,7 @@ func (l *CopyLoader) failed() error {
 }
 
 // Finish sends what is buffered, waits for every node, and returns the
-// number of rows loaded.
+// number of rows inserted.
 func (l *CopyLoader) Finish() (int64, error) {
 	var err error
 	for i, b := range l.bufs {
@@ -222,7 +231,7 @@ func (l *CopyLoader) Finish() (int64, error) {
 	if ferr := l.failed(); ferr != nil {
 		return 0, ferr
 	}
-	return l.rows, err
+	return l.inserted.Load(), err
 }
 
 // Abort stops the workers without sending what is buffered; the caller

@@ -24,6 +24,15 @@ type CopyOptions struct {
 	Header    bool
 	Quote     byte
 	Escape    byte
+	// ForceQuote, ForceNotNull and ForceNull are CSV's FORCE_QUOTE,
+	// FORCE_NOT_NULL and FORCE_NULL, by position in the COPY's column list
+	// (nil: no column).
+	ForceQuote, ForceNotNull, ForceNull []bool
+}
+
+// forced reports whether flags (a FORCE_* option) holds for column i.
+func forced(flags []bool, i int) bool {
+	return i < len(flags) && flags[i]
 }
 
 // CopySignature starts COPY's binary format; a header is the signature,
@@ -76,6 +85,12 @@ func (r *CopyRowReader) Feed(data []byte) {
 		r.pos = 0
 	}
 	r.buf = append(r.buf, data...)
+}
+
+// Line is the number of input lines (binary: tuples) taken so far; the
+// line being read when the input stops is Line()+1.
+func (r *CopyRowReader) Line() int64 {
+	return r.line
 }
 
 // Next returns the next complete row (valid until the next Feed), the
@@ -279,10 +294,7 @@ func (r *CopyRowReader) decode(row []byte, line int64) ([]byte, error) {
 		if !ok {
 			return nil, missing
 		}
-		if !quoted && string(raw) == r.opts.Null {
-			return nil, nil
-		}
-		return raw, nil
+		return csvValue(raw, quoted, r.opts, r.col), nil
 	}
 	raw, ok := textField(row, r.opts.Delimiter, r.col)
 	if !ok {
@@ -370,54 +382,64 @@ func isHexDigit(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
-// csvField returns the reader's column of a CSV row, unquoted, and
-// whether it was quoted.
+// csvField returns the reader's column of a CSV row, unquoted (valid
+// until the next row), and whether a quote appeared in it. As in PostgreSQL, quotes may open and
+// close anywhere in a field, and inside quotes the escape character
+// escapes only a quote or another escape.
 func (r *CopyRowReader) csvField(row []byte) ([]byte, bool, bool) {
 	row = bytes.TrimRight(row, "\r\n")
 	q, esc, delim := r.opts.Quote, r.opts.Escape, r.opts.Delimiter
-	f := 0
+	if r.key == nil {
+		r.key = make([]byte, 0, 64)
+	}
 	i := 0
-	for {
-		var val []byte
-		quoted := false
-		if i < len(row) && row[i] == q {
-			quoted = true
-			i++
-			for i < len(row) {
-				c := row[i]
-				if c == esc && i+1 < len(row) && (esc != q || row[i+1] == q) {
-					val = append(val, row[i+1])
-					i += 2
-					continue
-				}
-				if c == q {
-					i++
-					break
-				}
-				val = append(val, c)
-				i++
+	for f := 0; ; f++ {
+		// Never nil, even when empty: csvValue decides what is NULL.
+		val := r.key[:0]
+		quoted, inQuote := false, false
+		for ; i < len(row); i++ {
+			c := row[i]
+			if !inQuote && c == delim {
+				break
 			}
-			for i < len(row) && row[i] != delim { // text after the closing quote
+			switch {
+			case !inQuote && c == q:
+				quoted, inQuote = true, true
+			case inQuote && c == esc && i+1 < len(row) && (row[i+1] == esc || row[i+1] == q):
+				// Tested before the closing quote: the escape is usually
+				// the quote character itself.
+				i++
 				val = append(val, row[i])
-				i++
+			case inQuote && c == q:
+				inQuote = false
+			default:
+				val = append(val, c)
 			}
-		} else {
-			start := i
-			for i < len(row) && row[i] != delim {
-				i++
-			}
-			val = row[start:i]
 		}
 		if f == r.col {
-			if quoted && val == nil {
-				val = []byte{} // "" is an empty string, not NULL
-			}
+			r.key = val
 			return val, quoted, true
 		}
 		if i >= len(row) {
 			return nil, false, false
 		}
 		i++ // the delimiter
-		f++
 	}
+}
+
+// csvValue applies CSV's NULL rules to a field as PostgreSQL does: an
+// unquoted null string is NULL, unless the column is FORCE_NOT_NULL, where
+// it stays that string; in a FORCE_NULL column a quoted null string is
+// NULL too.
+func csvValue(raw []byte, quoted bool, o CopyOptions, col int) []byte {
+	isNull := !quoted && string(raw) == o.Null
+	switch {
+	case isNull && forced(o.ForceNotNull, col):
+		return append([]byte{}, o.Null...)
+	case isNull:
+		return nil
+	case forced(o.ForceNull, col) && string(raw) == o.Null:
+		return nil
+	}
+	return raw
 }

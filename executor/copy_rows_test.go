@@ -129,3 +129,50 @@ func TestCopyRowReaderErrors(t *testing.T) {
 		t.Errorf("short row: %v", err)
 	}
 }
+
+// TestCopyRowReaderCSVRules reads the key of CSV rows as PostgreSQL reads
+// the field: quotes anywhere in it, the escape character only before a
+// quote or escape, and the NULL rules of FORCE_NOT_NULL and FORCE_NULL.
+func TestCopyRowReaderCSVRules(t *testing.T) {
+	csv := CopyOptions{Format: CopyCSV, Delimiter: ',', Quote: '"', Escape: '"', Null: ""}
+	with := func(f func(*CopyOptions)) CopyOptions {
+		o := csv
+		f(&o)
+		return o
+	}
+	forced := []bool{false, true}
+	tests := []struct {
+		name  string
+		opts  CopyOptions
+		input string
+		want  []string
+	}{
+		{"nulls", csv, "a,\nb,\"\"\n", []string{"<null>", ""}},
+		{"quotes inside a field", csv, "1,a\"b,c\"d\n2,\"x\"\"y\"z\n", []string{"ab,cd", "x\"yz"}},
+		{"escape before quote or escape only", with(func(o *CopyOptions) { o.Escape = '\\' }), "1,\"a\\\"b\\\\c\\d\"\n", []string{"a\"b\\c\\d"}},
+		{"force not null", with(func(o *CopyOptions) { o.ForceNotNull = forced }), "1,\n2,\"\"\n3,x\n", []string{"", "", "x"}},
+		{"force null", with(func(o *CopyOptions) { o.ForceNull = forced }), "1,\n2,\"\"\n3,x\n", []string{"<null>", "<null>", "x"}},
+		{"force both", with(func(o *CopyOptions) { o.ForceNull, o.ForceNotNull = forced, forced }), "1,\n2,\"\"\n", []string{"", "<null>"}},
+		{"force null with a null string", with(func(o *CopyOptions) { o.Null, o.ForceNull = "N", forced }), "1,N\n2,\"N\"\n3,\"\"\n", []string{"<null>", "<null>", ""}},
+		{"force not null with a null string", with(func(o *CopyOptions) { o.Null, o.ForceNotNull = "N", forced }), "1,N\n2,\"N\"\n3,\n", []string{"N", "N", ""}},
+		{"force on another column", with(func(o *CopyOptions) { o.ForceNotNull = []bool{true} }), "1,\n", []string{"<null>"}},
+	}
+	for _, tc := range tests {
+		for _, step := range []int{1, 1000} {
+			t.Run(fmt.Sprintf("%s/step%d", tc.name, step), func(t *testing.T) {
+				_, keys, _, err := readAll(t, NewCopyRowReader(tc.opts, 1), []byte(tc.input), step)
+				if err != nil || fmt.Sprintf("%q", keys) != fmt.Sprintf("%q", tc.want) {
+					t.Fatalf("keys %q (%v), want %q", keys, err, tc.want)
+				}
+			})
+		}
+	}
+}
+
+func TestCopyRowReaderLine(t *testing.T) {
+	r := NewCopyRowReader(CopyOptions{Format: CopyText, Delimiter: '\t', Null: `\N`, Header: true}, 0)
+	readAll(t, r, []byte("h\n1\n2\n3"), 1000)
+	if r.Line() != 4 {
+		t.Errorf("Line() = %d after a header and three rows, want 4", r.Line())
+	}
+}

@@ -489,6 +489,39 @@ var planCases = []planCase{
 	{name: "pull/union-over-shards", sql: "SELECT id FROM t UNION ALL SELECT rid FROM r"},
 	{name: "pull/subquery-without-key", sql: "SELECT * FROM (SELECT * FROM t WHERE name = 'x') s"},
 	{name: "error/copy-server-file", sql: "COPY t FROM '/tmp/rows.csv'", code: "0A000"},
+	// COPY's options are checked as PostgreSQL checks them (the fake shell
+	// has no dry run of COPY).
+	{name: "error/copy-force-quote-text", sql: "COPY t TO STDOUT (FORCE_QUOTE (name))", code: "0A000"},
+	{name: "error/copy-force-quote-from", sql: "COPY t FROM STDIN (FORMAT csv, FORCE_QUOTE *)", code: "0A000"},
+	{name: "error/copy-force-not-null-to", sql: "COPY t TO STDOUT CSV FORCE NOT NULL name", code: "0A000"},
+	{name: "error/copy-force-null-text", sql: "COPY t FROM STDIN (FORCE_NULL (name))", code: "0A000"},
+	{name: "error/copy-force-null-star", sql: "COPY t FROM STDIN (FORMAT csv, FORCE_NULL *)", code: "22023"},
+	{name: "error/copy-force-null-twice", sql: "COPY t FROM STDIN (FORMAT csv, FORCE_NULL (id), FORCE_NULL (name))", code: "42601"},
+	{name: "error/copy-force-not-null-duplicate-column", sql: "COPY t (id, name) FROM STDIN (FORMAT csv, FORCE_NOT_NULL (name, name))", code: "42701"},
+	{name: "error/copy-query-force-quote-unknown-column", sql: "COPY (SELECT id FROM t) TO STDOUT (FORMAT csv, FORCE_QUOTE (name))", code: "42703"},
+	{name: "error/copy-query-binary-header", sql: "COPY (SELECT id FROM t) TO STDOUT (FORMAT binary, HEADER)", code: "0A000"},
+	{name: "copy/from-csv-force-where", sql: "COPY t (id, name) FROM STDIN (FORMAT csv, FORCE_NOT_NULL (name), FORCE_NULL (id)) WHERE t.id > 0 AND public.t.name <> ''",
+		check: func(t *testing.T, p *planner.Plan) {
+			in := p.CopyIn
+			sh := in.Table.Shards[1]
+			sql, err := in.ShardSQL(sh)
+			shard := planner.ShardTableName(in.Table, sh)
+			want := `COPY "public"."` + shard + `" ("id", "name") FROM STDIN (FORMAT csv, FORCE_NOT_NULL ("name"), FORCE_NULL ("id")) WHERE ` + shard + `.id > 0 AND public.` + shard + `.name <> ''`
+			if err != nil || sql != want {
+				t.Errorf("shard SQL %q (%v), want %q", sql, err, want)
+			}
+			if fmt.Sprint(in.Options.ForceNotNull, in.Options.ForceNull) != "[false true] [true false]" {
+				t.Errorf("FORCE_NOT_NULL %v, FORCE_NULL %v", in.Options.ForceNotNull, in.Options.ForceNull)
+			}
+		}},
+	{name: "copy/query-binary-routed", sql: "COPY (SELECT id, name FROM t WHERE id = 5) TO STDOUT (FORMAT binary)",
+		check: func(t *testing.T, p *planner.Plan) { routeTargets(1)(t, p.CopyOut.Query) }},
+	{name: "copy/query-force-quote", sql: "COPY (SELECT id, name FROM t) TO STDOUT CSV FORCE QUOTE name",
+		check: func(t *testing.T, p *planner.Plan) {
+			if q := p.CopyOut.Options.ForceQuote; fmt.Sprint(q) != "[false true]" {
+				t.Errorf("FORCE_QUOTE flags %v", q)
+			}
+		}},
 
 	// Catalog changes after the tables were created.
 	{name: "variant/node-added/reference-insert", sql: "INSERT INTO r (rid, label) VALUES (2, 'y')", variant: "n4-added"},
