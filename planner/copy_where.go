@@ -1,9 +1,6 @@
 package planner
 
 import (
-	"fmt"
-	"strings"
-
 	"github.com/distgres/distgres/catalog"
 	"github.com/distgres/distgres/pgerr"
 	pg_query "github.com/pganalyze/pg_query_go/v5"
@@ -34,7 +31,7 @@ func shardConditions(cond *pg_query.Node, t *catalog.Table, unknown func(string)
 		return nil, err
 	}
 	if !named {
-		sql, err := deparseCondition(c)
+		sql, err := deparseWhere(c)
 		if err != nil {
 			return nil, err
 		}
@@ -48,7 +45,7 @@ func shardConditions(cond *pg_query.Node, t *catalog.Table, unknown func(string)
 		if _, err := renameTable(c, t, ShardTableName(t, sh), isColumn); err != nil {
 			return nil, err
 		}
-		sql, err := deparseCondition(c)
+		sql, err := deparseWhere(c)
 		if err != nil {
 			return nil, err
 		}
@@ -106,18 +103,4 @@ func tableInRef(fields []*pg_query.Node, t *catalog.Table) (drop, at int, found 
 		return 0, 0, true
 	}
 	return 0, 0, false
-}
-
-// deparseCondition turns a WHERE condition back into SQL text.
-func deparseCondition(cond *pg_query.Node) (string, error) {
-	const prefix = "COPY x FROM STDIN WHERE "
-	stub := &pg_query.CopyStmt{Relation: &pg_query.RangeVar{Relname: "x", Inh: true, Relpersistence: "p"}, IsFrom: true, WhereClause: cond}
-	sql, err := deparse(&pg_query.Node{Node: &pg_query.Node_CopyStmt{CopyStmt: stub}})
-	if err != nil {
-		return "", err
-	}
-	if !strings.HasPrefix(sql, prefix) {
-		return "", fmt.Errorf("planner: COPY WHERE deparsed as %q", sql)
-	}
-	return sql[len(prefix):], nil
 }
