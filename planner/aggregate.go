@@ -135,7 +135,7 @@ func planTwoPhaseAggregate(ctx context.Context, env *Env, st *Statement, sel *pg
 			return nil, err
 		}
 	}
-	targets, err := nodeTargets(env, sql, true)
+	targets, err := nodeTargets(env, sql, nil)
 	if err != nil {
 		return nil, err
 	}

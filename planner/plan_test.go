@@ -460,6 +460,7 @@ var planCases = []planCase{
 	{name: "pull/join-two-distributed", sql: "SELECT * FROM t JOIN rr ON rr.a = t.id"},
 	{name: "router/self-join-with-key", sql: "SELECT * FROM t a JOIN t b ON a.id = b.id WHERE a.id = 1", check: routeTargets(1)},
 	{name: "colocated/join-scatter", sql: "SELECT t.name, u.tid FROM t JOIN u ON u.uid = t.id", variant: "colocated"},
+	{name: "colocated/join-order-by-limit", sql: "SELECT t.name, u.tid FROM t JOIN u ON u.uid = t.id ORDER BY u.tid DESC, t.name NULLS FIRST LIMIT 5", variant: "colocated"},
 	{name: "colocated/join-group-by", sql: "SELECT u.tid, count(*) FROM t JOIN u ON t.id = u.uid GROUP BY u.tid", variant: "colocated"},
 	{name: "colocated/left-join-where", sql: "SELECT t.id FROM t LEFT JOIN u ON t.id = u.uid AND u.tid > 0 WHERE t.v > 1", variant: "colocated"},
 	{name: "colocated/three-way-via-where", sql: "SELECT count(*) FROM t, u, t AS t2 WHERE t.id = u.uid AND t2.id = u.uid", variant: "colocated"},

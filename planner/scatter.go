@@ -69,7 +69,7 @@ func planMergeScatter(ctx context.Context, env *Env, st *Statement, sel *pg_quer
 			return nil, err
 		}
 	}
-	targets, err := nodeTargets(env, sql, len(keys) == 0)
+	targets, err := nodeTargets(env, sql, keys)
 	if err != nil {
 		return nil, err
 	}
