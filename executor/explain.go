@@ -62,10 +62,15 @@ func (e *Explain) Open(ctx context.Context, rt *Runtime, params Params) (Rows, e
 			rows.Close()
 			return nil, err
 		}
-		if _, err := rows.Close(); err != nil {
+		tag, err := rows.Close()
+		if err != nil {
 			return nil, err
 		}
-		lines = append([]string{fmt.Sprintf("Distributed execution: %d rows in %.3f ms", n, float64(time.Since(start).Microseconds())/1000)}, lines...)
+		done := fmt.Sprintf("%d rows", n)
+		if n == 0 && tag != "" && !strings.HasPrefix(tag, "SELECT") {
+			done = tag // a write without RETURNING: what it did
+		}
+		lines = append([]string{fmt.Sprintf("Distributed execution: %s in %.3f ms", done, float64(time.Since(start).Microseconds())/1000)}, lines...)
 		planLines = PlanLines(Describe(e.Plan), srt.Steps)
 	}
 	lines = append(lines, planLines...)

@@ -10,16 +10,24 @@ import (
 )
 
 // planExplain shows the distributed plan of a statement as rows of text.
+//
+// EXPLAIN ANALYZE runs the statement, writes included (in an implicit
+// transaction when they span nodes, as the statement itself would); the
+// data node then shows its plan of one fragment without running it again,
+// which for a write would write twice.
 func planExplain(ctx context.Context, env *Env, st *Statement, ex *pg_query.ExplainStmt) (*Plan, error) {
-	analyze := false
+	analyze := explainAnalyzes(ex)
+	writes := analyze && writtenTable(ex.Query) != nil
 	var opts []string
 	for _, o := range ex.Options {
 		d := o.GetDefElem()
-		if d.GetDefname() == "analyze" {
-			analyze = d.Arg == nil || defElemString(d) != "false" && defElemString(d) != "off" && defElemString(d) != "0"
-		}
-		if d.GetDefname() == "format" {
+		switch d.GetDefname() {
+		case "format":
 			continue // the node's plan is shown as text, with the distributed one
+		case "analyze", "timing":
+			if writes {
+				continue
+			}
 		}
 		o := d.GetDefname()
 		if d.Arg != nil {
@@ -50,15 +58,16 @@ func planExplain(ctx context.Context, env *Env, st *Statement, ex *pg_query.Expl
 		}
 		return &Plan{Kind: KindQuery, Columns: explainColumns, Root: &executor.Values{Cols: explainColumns, Rows: textRows([]string{"DDL: " + p.DDL.Tag}), Tag: "EXPLAIN"}}, nil
 	}
-	if analyze && inner.Node.GetSelectStmt() == nil {
-		return nil, pgerr.Unsupported("Use EXPLAIN without ANALYZE, or run the statement.", "EXPLAIN ANALYZE of INSERT, UPDATE and DELETE is not supported yet")
-	}
 	d := executor.Describe(p.Root)
 	op := &executor.Explain{Header: "Distributed plan: " + tier(d), Lines: executor.PlanLines(d, nil), Fragment: firstFragment(d), Analyze: analyze, Plan: p.Root}
 	if len(opts) > 0 {
 		op.Options = "(" + strings.Join(opts, ", ") + ")"
 	}
-	return &Plan{Kind: KindQuery, ParamOIDs: p.ParamOIDs, Columns: explainColumns, Root: op}, nil
+	out := &Plan{Kind: KindQuery, ParamOIDs: p.ParamOIDs, Columns: explainColumns, Root: op}
+	if analyze {
+		out.MultiNodeWrite = p.MultiNodeWrite
+	}
+	return out, nil
 }
 
 var explainColumns = []executor.Column{{Name: "QUERY PLAN", TypeOID: 25, TypeSize: -1, TypeModifier: -1}}
@@ -105,4 +114,16 @@ func textRows(lines []string) [][][]byte {
 		out[i] = [][]byte{[]byte(l)}
 	}
 	return out
+}
+
+// explainAnalyzes reports whether an EXPLAIN runs its statement.
+func explainAnalyzes(ex *pg_query.ExplainStmt) bool {
+	for _, o := range ex.Options {
+		d := o.GetDefElem()
+		if d.GetDefname() == "analyze" {
+			v := defElemString(d)
+			return d.Arg == nil || v != "false" && v != "off" && v != "0"
+		}
+	}
+	return false
 }

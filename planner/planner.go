@@ -17,16 +17,11 @@ func Build(ctx context.Context, env *Env, st *Statement) (*Plan, error) {
 		return nil, err
 	}
 	p.CatalogVersion = env.Catalog.SchemaVersion()
-	var written *pg_query.RangeVar
-	switch n := st.Node.Node.(type) {
-	case *pg_query.Node_InsertStmt:
-		written = n.InsertStmt.Relation
-	case *pg_query.Node_UpdateStmt:
-		written = n.UpdateStmt.Relation
-	case *pg_query.Node_DeleteStmt:
-		written = n.DeleteStmt.Relation
+	stmt := st.Node
+	if ex := stmt.GetExplainStmt(); ex != nil && explainAnalyzes(ex) {
+		stmt = ex.Query // EXPLAIN ANALYZE runs the statement
 	}
-	if written != nil {
+	if written := writtenTable(stmt); written != nil {
 		p.Writes = true
 		if t := resolve(env, written); t != nil {
 			p.WriteColocation = t.ColocationID
@@ -231,4 +226,18 @@ func shardsNeed(n *pg_query.Node) bool {
 		}
 	}
 	return false
+}
+
+// writtenTable is the table an INSERT, UPDATE or DELETE writes (nil for
+// other statements).
+func writtenTable(n *pg_query.Node) *pg_query.RangeVar {
+	switch n := n.Node.(type) {
+	case *pg_query.Node_InsertStmt:
+		return n.InsertStmt.Relation
+	case *pg_query.Node_UpdateStmt:
+		return n.UpdateStmt.Relation
+	case *pg_query.Node_DeleteStmt:
+		return n.DeleteStmt.Relation
+	}
+	return nil
 }

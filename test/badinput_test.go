@@ -318,7 +318,6 @@ var biSQLCases = []biSQLCase{
 	{name: "DivisionByZeroScatter", sql: "SELECT k / (k - k) FROM bi", code: "22012"},
 	{name: "BadIntegerLiteral", sql: "SELECT v FROM bi WHERE k = 'abc'", code: "22P02"},
 	{name: "UnsupportedCopyServerFile", sql: "COPY bi FROM '/etc/hostname'", code: "0A000", hint: true},
-	{name: "UnsupportedExplainAnalyzeWrite", sql: "EXPLAIN ANALYZE DELETE FROM bi", code: "0A000", hint: true},
 	{name: "UnsupportedCreateDatabase", sql: "CREATE DATABASE bi_db", code: "0A000", hint: true},
 }
 

@@ -85,4 +85,22 @@ func TestExplain(t *testing.T) {
 	if n := queryInt(t, ctx, db, "SELECT count(*) FROM ex WHERE v = 0"); n != 200 {
 		t.Errorf("EXPLAIN of an UPDATE changed rows: %d with v = 0, want 200", n)
 	}
+	// EXPLAIN ANALYZE of a write runs it once, on every node it spans,
+	// and reports what it did; the node's plan of a fragment is not run
+	// again.
+	for _, w := range []struct{ sql, want string }{
+		{"EXPLAIN ANALYZE INSERT INTO ex2 SELECT id, v FROM ex WHERE v = 3", "Distributed execution: INSERT 0 200 in"},
+		{"EXPLAIN (ANALYZE, TIMING off) UPDATE ex2 SET w = w + 1", "Distributed execution: UPDATE 200 in"},
+		{"EXPLAIN ANALYZE DELETE FROM ex2 WHERE id > 1000", "Distributed execution: DELETE 100 in"},
+	} {
+		if out := explain(w.sql); !strings.Contains(out, w.want) || !strings.Contains(out, "Plan of one fragment on node") {
+			t.Errorf("%s: output lacks %q:\n%s", w.sql, w.want, out)
+		}
+	}
+	if n := queryInt(t, ctx, db, "SELECT count(*) FROM ex2"); n != 100 {
+		t.Errorf("after EXPLAIN ANALYZE of INSERT and DELETE, ex2 has %d rows, want 100", n)
+	}
+	if n := queryInt(t, ctx, db, "SELECT sum(w) FROM ex2"); n != 400 {
+		t.Errorf("after EXPLAIN ANALYZE of UPDATE w = w + 1, sum(w) = %d, want 400 (each row updated once)", n)
+	}
 }
