@@ -24,6 +24,19 @@ const SettingMaxIntermediate = "distgres.max_intermediate_result_size"
 // defaultMaxIntermediate is the default of SettingMaxIntermediate.
 const defaultMaxIntermediate = "1GB"
 
+// SettingMaxBroadcast bounds the rows a statement ships to every node in
+// its text (a join of distributed tables on other columns than their
+// distribution columns): past it, the statement is pulled to one node.
+const SettingMaxBroadcast = "distgres.max_broadcast_size"
+
+// defaultMaxBroadcast is the default of SettingMaxBroadcast: past a few
+// megabytes a node parses and plans the shipped rows for longer than a
+// pull takes to copy them.
+const defaultMaxBroadcast = "4MB"
+
+// sizeSettings are the settings whose values are sizes, with defaults.
+var sizeSettings = map[string]string{SettingMaxIntermediate: defaultMaxIntermediate, SettingMaxBroadcast: defaultMaxBroadcast}
+
 var distributionModes = map[string]bool{"default": true, "": true, "hash": true, "replication": true, "roundrobin": true, "hash-first-column": true}
 
 // sessionSettings are a session's configuration settings: those from the
@@ -41,7 +54,7 @@ var notForNodes = map[string]bool{"application_name": true, "client_encoding": t
 
 func (s *sessionSettings) init(params map[string]string, defaultDistribution string) {
 	s.startup = map[string]string{}
-	s.local = map[string]string{SettingDefaultDistribution: defaultDistribution, SettingMaxIntermediate: defaultMaxIntermediate}
+	s.local = map[string]string{SettingDefaultDistribution: defaultDistribution, SettingMaxIntermediate: defaultMaxIntermediate, SettingMaxBroadcast: defaultMaxBroadcast}
 	for k, v := range params {
 		switch strings.ToLower(k) {
 		case "user", "database", "replication", "options":
@@ -223,8 +236,8 @@ func (ss *session) variableSet(ctx context.Context, sql string, vs *pg_query.Var
 }
 
 func (ss *session) setLocalSetting(name string, vs *pg_query.VariableSetStmt) (string, error) {
-	if name == SettingMaxIntermediate {
-		return ss.setMaxIntermediate(vs)
+	if _, ok := sizeSettings[name]; ok {
+		return ss.setSize(name, vs)
 	}
 	if name != SettingDefaultDistribution {
 		return "", pgerr.New(pgerr.UndefinedObject, "unrecognized configuration parameter %q", name)
@@ -268,14 +281,15 @@ func (ss *session) showLocal(name string) (string, bool) {
 	return v, true
 }
 
-func (ss *session) setMaxIntermediate(vs *pg_query.VariableSetStmt) (string, error) {
+// setSize sets one of the sizeSettings.
+func (ss *session) setSize(name string, vs *pg_query.VariableSetStmt) (string, error) {
 	switch vs.Kind {
 	case pg_query.VariableSetKind_VAR_RESET, pg_query.VariableSetKind_VAR_SET_DEFAULT:
-		ss.settings.local[SettingMaxIntermediate] = defaultMaxIntermediate
+		ss.settings.local[name] = sizeSettings[name]
 		return "RESET", nil
 	}
 	if len(vs.Args) != 1 {
-		return "", pgerr.New(pgerr.InvalidParameterValue, "SET %s takes one value", SettingMaxIntermediate)
+		return "", pgerr.New(pgerr.InvalidParameterValue, "SET %s takes one value", name)
 	}
 	var v string
 	switch c := vs.Args[0].GetAConst(); {
@@ -286,9 +300,9 @@ func (ss *session) setMaxIntermediate(vs *pg_query.VariableSetStmt) (string, err
 		v = strconv.FormatInt(int64(c.GetIval().GetIval()), 10)
 	}
 	if _, err := parseSize(v); err != nil {
-		return "", pgerr.New(pgerr.InvalidParameterValue, "invalid value for parameter %q: %q", SettingMaxIntermediate, v).WithHint("Give bytes, or a number with kB, MB or GB; 0 means no limit.")
+		return "", pgerr.New(pgerr.InvalidParameterValue, "invalid value for parameter %q: %q", name, v).WithHint("Give bytes, or a number with kB, MB or GB; 0 means no limit.")
 	}
-	ss.settings.local[SettingMaxIntermediate] = v
+	ss.settings.local[name] = v
 	return "SET", nil
 }
 
@@ -315,5 +329,11 @@ func parseSize(v string) (int64, error) {
 // maxIntermediate is the session's bound on intermediate results.
 func (ss *session) maxIntermediate() int64 {
 	n, _ := parseSize(ss.settings.local[SettingMaxIntermediate])
+	return n
+}
+
+// maxBroadcast is the session's bound on rows shipped in statements.
+func (ss *session) maxBroadcast() int64 {
+	n, _ := parseSize(ss.settings.local[SettingMaxBroadcast])
 	return n
 }

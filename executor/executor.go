@@ -82,9 +82,15 @@ type Runtime struct {
 	Stmts *StatementCache
 	// MaxIntermediateBytes bounds the rows a Pull copies (0: no bound).
 	MaxIntermediateBytes int64
+	// MaxBroadcastBytes bounds the rows a Broadcast ships in statements;
+	// past it the Broadcast pulls (0: no bound).
+	MaxBroadcastBytes int64
 	// Steps, when set (EXPLAIN ANALYZE), collects each operator's rows and
 	// time.
 	Steps *Steps
+	// Inlined maps the placeholders of shipped tables (see Broadcast) to
+	// their rows, put into statements before they are sent.
+	Inlined map[string]string
 }
 
 // ResultFormat returns the requested format of result column i.

@@ -2,10 +2,10 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/distgres/distgres/pgerr"
 	"github.com/distgres/distgres/sqlquote"
 )
 
@@ -15,6 +15,8 @@ type InlineTable struct {
 	Sources []Target
 	// Names and Types are the columns' quoted names and SQL types.
 	Names, Types []string
+	// UsesParams: the sources' conditions use the statement's parameters.
+	UsesParams bool
 }
 
 // Inline runs a statement that reads whole tables besides the one it
@@ -63,7 +65,10 @@ func (in *Inline) Open(ctx context.Context, rt *Runtime, params Params) (Rows, e
 	budget := rt.MaxIntermediateBytes
 	sources := make([]string, len(in.Tables))
 	for i, t := range in.Tables {
-		s, used, err := in.read(ctx, &srt, t, budget)
+		s, used, err := readValues(ctx, &srt, t, Params{}, budget)
+		if errors.Is(err, errTooLarge) {
+			err = tooLarge(rt.MaxIntermediateBytes)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -79,10 +84,11 @@ func (in *Inline) Open(ctx context.Context, rt *Runtime, params Params) (Rows, e
 	return (&Gather{Targets: targets, Cols: in.Cols, Replicated: in.Replicated}).Open(ctx, rt, params)
 }
 
-// read returns a table's rows as a parenthesized query: typed VALUES, or
-// an empty typed row set.
-func (in *Inline) read(ctx context.Context, rt *Runtime, t InlineTable, budget int64) (string, int64, error) {
-	rows, err := (&Gather{Targets: t.Sources, Text: true}).Open(ctx, rt, Params{})
+// readValues returns a table's rows as a parenthesized query: typed VALUES,
+// or an empty typed row set. Past budget bytes (> 0) it stops with
+// errTooLarge.
+func readValues(ctx context.Context, rt *Runtime, t InlineTable, params Params, budget int64) (string, int64, error) {
+	rows, err := (&Gather{Targets: t.Sources, Text: true}).Open(ctx, rt, params)
 	if err != nil {
 		return "", 0, err
 	}
@@ -111,8 +117,7 @@ func (in *Inline) read(ctx context.Context, rt *Runtime, t InlineTable, budget i
 		b.WriteByte(')')
 		if budget > 0 && int64(b.Len()) > budget {
 			rows.Close()
-			return "", 0, pgerr.New(pgerr.ProgramLimitExceeded, "intermediate result exceeds distgres.max_intermediate_result_size (%d bytes)", budget).
-				WithHint("Fix the distribution column to one value, filter the tables more, or raise distgres.max_intermediate_result_size.")
+			return "", 0, errTooLarge
 		}
 	}
 	if err := rows.Err(); err != nil {

@@ -82,6 +82,12 @@ func (p *Pull) Open(ctx context.Context, rt *Runtime, params Params) (Rows, erro
 
 var errTooLarge = errors.New("intermediate result too large")
 
+// tooLarge is the error for an intermediate result past limit bytes.
+func tooLarge(limit int64) error {
+	return pgerr.New(pgerr.ProgramLimitExceeded, "intermediate result exceeds distgres.max_intermediate_result_size (%d bytes)", limit).
+		WithHint("Fix the distribution column to one value, filter the tables more, or raise distgres.max_intermediate_result_size.")
+}
+
 // copyTable creates a temporary table and streams the sources' rows into
 // it with COPY in binary format, at most budget bytes (-1: no bound).
 func (p *Pull) copyTable(ctx context.Context, rt *Runtime, conn Conn, t PullTable, params Params, budget int64) (int64, error) {
@@ -122,8 +128,7 @@ func (p *Pull) copyTable(ctx context.Context, rt *Runtime, conn Conn, t PullTabl
 	pr.CloseWithError(io.ErrClosedPipe)
 	res := <-done
 	if errors.Is(res.err, errTooLarge) {
-		return res.n, pgerr.New(pgerr.ProgramLimitExceeded, "intermediate result exceeds distgres.max_intermediate_result_size (%d bytes)", rt.MaxIntermediateBytes).
-			WithHint("Fix the distribution column to one value, filter the tables more, or raise distgres.max_intermediate_result_size.")
+		return res.n, tooLarge(rt.MaxIntermediateBytes)
 	}
 	if err == nil {
 		err = res.err

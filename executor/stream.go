@@ -51,6 +51,9 @@ type nodeStream struct {
 // work in parallel; without it (one node), a single statement's first
 // answer is read before it returns.
 func startTarget(ctx context.Context, rt *Runtime, t Target, params Params, resultFormats []int16, batched bool) (*nodeStream, error) {
+	if len(rt.Inlined) > 0 {
+		t = inline(t, rt.Inlined)
+	}
 	s := &nodeStream{ctx: ctx, rt: rt, target: t, params: params, formats: resultFormats, batched: batched}
 	if err := s.start(); err != nil {
 		return nil, err
@@ -104,8 +107,8 @@ func (s *nodeStream) start() error {
 // error as usual).
 func (s *nodeStream) prepared(pc *pgconn.PgConn) *pgconn.StatementDescription {
 	rt, t, params := s.rt, s.target, s.params
-	if len(t.SQL) != 1 || rt.Stmts == nil {
-		return nil
+	if len(t.SQL) != 1 || rt.Stmts == nil || len(rt.Inlined) > 0 {
+		return nil // one-off statements (shipped rows in their text)
 	}
 	key := stmtKey(t.SQL[0], params.OIDs)
 	sd, prepare := rt.Stmts.lookup(pc, key)

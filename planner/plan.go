@@ -46,6 +46,10 @@ type Env struct {
 	// CREATE TABLE without DISTRIBUTE BY ("" keeps the rule; "hash",
 	// "replication", "roundrobin", "hash-first-column").
 	DefaultDistribution string
+
+	// shipped maps tables a broadcast plan ships to every node ("schema.name")
+	// to the stand-in reference tables the tiers plan with.
+	shipped map[string]*catalog.Table
 }
 
 // Statement is one SQL statement to plan.

@@ -991,6 +991,13 @@ func renderOp(lines *[]string, op executor.Operator, depth int) {
 		for _, r := range o.Rows {
 			add("  + row %s -> %s", r.Text, r.Chooser)
 		}
+	case *executor.Broadcast:
+		for i, it := range o.Tables {
+			add("  + ship %s (%s): %s", o.Placeholders[i], strings.Join(it.Names, ", "), it.Sources[0].SQL[0])
+		}
+		renderOp(lines, o.Plan, depth+1)
+		add("  + else:")
+		renderOp(lines, o.Fallback, depth+1)
 	case *executor.Pull:
 		for _, pt := range o.Tables {
 			add("  + copy into %s: %s", pt.Temp, pt.Sources[0].SQL[0])

@@ -109,8 +109,19 @@ type tableRef struct {
 	table *catalog.Table // nil: not a distgres table (pg_catalog etc.)
 }
 
-// resolve looks a RangeVar up in the catalog, with the default search path.
+// resolve looks a RangeVar up in the catalog, with the default search path
+// (a table a broadcast plan ships resolves to its stand-in).
 func resolve(env *Env, rv *pg_query.RangeVar) *catalog.Table {
+	t := lookupTable(env, rv)
+	if t != nil && env.shipped != nil {
+		if s, ok := env.shipped[t.Schema+"."+t.Name]; ok {
+			return s
+		}
+	}
+	return t
+}
+
+func lookupTable(env *Env, rv *pg_query.RangeVar) *catalog.Table {
 	if rv.Schemaname != "" {
 		t, _ := env.Catalog.Table(rv.Schemaname, rv.Relname)
 		return t

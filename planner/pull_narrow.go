@@ -40,16 +40,7 @@ func narrowPulls(ctx context.Context, env *Env, stmt *pg_query.Node, refs []tabl
 			count[r.table]++
 		}
 	}
-	scopes := map[*pg_query.RangeVar]fromScope{}
-	WalkNodes(stmt, func(n *pg_query.Node) {
-		s := n.GetSelectStmt()
-		if s == nil || s.Op != pg_query.SetOperation_SETOP_NONE {
-			return
-		}
-		for _, f := range s.FromClause {
-			fromTables(f, s, false, scopes)
-		}
-	})
+	scopes := fromScopes(stmt)
 	uses := columnUses(stmt)
 	out := map[*catalog.Table]*pullNarrowing{}
 	for _, r := range refs {
@@ -91,6 +82,21 @@ func narrowPulls(ctx context.Context, env *Env, stmt *pg_query.Node, refs []tabl
 type fromScope struct {
 	sel      *pg_query.SelectStmt
 	nullable bool
+}
+
+// fromScopes finds where each table reference of a statement stands.
+func fromScopes(stmt *pg_query.Node) map[*pg_query.RangeVar]fromScope {
+	scopes := map[*pg_query.RangeVar]fromScope{}
+	WalkNodes(stmt, func(n *pg_query.Node) {
+		s := n.GetSelectStmt()
+		if s == nil || s.Op != pg_query.SetOperation_SETOP_NONE {
+			return
+		}
+		for _, f := range s.FromClause {
+			fromTables(f, s, false, scopes)
+		}
+	})
+	return scopes
 }
 
 // fromTables records the tables of one FROM entry of sel.
@@ -199,17 +205,46 @@ func movableTo(c *pg_query.Node, name string) bool {
 // shard aliased with the statement's name for the table, and the moved
 // conjuncts.
 func (n *pullNarrowing) narrowedScan(shard string) (string, error) {
+	return n.scan(shard, true)
+}
+
+// usedScan reads only the columns the statement uses, in table order.
+func (n *pullNarrowing) usedScan(shard string) (string, error) {
+	return n.scan(shard, false)
+}
+
+// usedColumns are the columns the statement reads, in table order.
+func (n *pullNarrowing) usedColumns() []string {
+	var out []string
+	for _, c := range n.columns {
+		if n.used == nil || n.used[c] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (n *pullNarrowing) scan(shard string, allColumns bool) (string, error) {
 	var b strings.Builder
 	b.WriteString("SELECT ")
-	for i, c := range n.columns {
-		if i > 0 {
+	first := true
+	for _, c := range n.columns {
+		use := n.used == nil || n.used[c]
+		if !use && !allColumns {
+			continue
+		}
+		if !first {
 			b.WriteString(", ")
 		}
-		if n.used == nil || n.used[c] {
+		first = false
+		if use {
 			b.WriteString(sqlquote.Ident(n.name) + "." + sqlquote.Ident(c))
 		} else {
 			b.WriteString("NULL")
 		}
+	}
+	if first {
+		b.WriteString("NULL") // no column read: one value per row still
 	}
 	b.WriteString(" FROM " + shard + " AS " + sqlquote.Ident(n.name))
 	for i, c := range n.where {

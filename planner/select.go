@@ -251,7 +251,9 @@ func planSelect(ctx context.Context, env *Env, st *Statement, sel *pg_query.Sele
 	p := &Plan{Kind: KindQuery, ParamOIDs: desc.ParamOIDs, Columns: desc.Columns}
 	p.Root, err = planSplit(ctx, env, st, sel, desc)
 	if err != nil && pullable(err) {
-		p.Root, err = planPull(ctx, env, st, sel, desc)
+		if p.Root, err = planShipped(ctx, env, st, sel, desc); err != nil {
+			p.Root, err = planPull(ctx, env, st, sel, desc)
+		}
 	}
 	return p, err
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/distgres/distgres/test/harness"
+	"github.com/jackc/pgx/v5"
 )
 
 // TestExplain checks what EXPLAIN shows through a driver: the tier, the
@@ -29,22 +30,7 @@ func TestExplain(t *testing.T) {
 	}
 	explain := func(sql string, args ...any) string {
 		t.Helper()
-		rows, err := db.Query(ctx, sql, args...)
-		if err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-		var lines []string
-		for rows.Next() {
-			var l string
-			if err := rows.Scan(&l); err != nil {
-				t.Fatal(err)
-			}
-			lines = append(lines, l)
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-		return strings.Join(lines, "\n")
+		return textLines(t, ctx, db, sql, args...)
 	}
 	tests := []struct {
 		sql  string
@@ -103,4 +89,26 @@ func TestExplain(t *testing.T) {
 	if n := queryInt(t, ctx, db, "SELECT sum(w) FROM ex2"); n != 400 {
 		t.Errorf("after EXPLAIN ANALYZE of UPDATE w = w + 1, sum(w) = %d, want 400 (each row updated once)", n)
 	}
+}
+
+// textLines runs a query returning one text column (EXPLAIN) and joins
+// its rows with newlines.
+func textLines(t *testing.T, ctx context.Context, conn *pgx.Conn, sql string, args ...any) string {
+	t.Helper()
+	rows, err := conn.Query(ctx, sql, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	var lines []string
+	for rows.Next() {
+		var l string
+		if err := rows.Scan(&l); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, l)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return strings.Join(lines, "\n")
 }
