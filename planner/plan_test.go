@@ -472,7 +472,7 @@ var planCases = []planCase{
 	{name: "colocated/insert-select-other-group-through-coordinator", sql: "INSERT INTO w (wid) SELECT id FROM t", variant: "colocated"},
 	{name: "pull/window-over-shards", sql: "SELECT id, row_number() OVER (ORDER BY id) FROM t"},
 	{name: "pull/distinct-over-groups-of-dist-column", sql: "SELECT DISTINCT 1 FROM t GROUP BY id"},
-	{name: "pull/distinct-without-dist-column", sql: "SELECT DISTINCT name FROM t"},
+	{name: "agg/distinct-without-dist-column", sql: "SELECT DISTINCT name FROM t"},
 	{name: "pull/catalog-and-distributed", sql: "SELECT * FROM t, pg_class"},
 	{name: "error/for-update-over-shards", sql: "SELECT * FROM t FOR UPDATE", code: "0A000"},
 	{name: "pull/two-phase-expression", sql: "SELECT count(*) + 1 FROM t"},

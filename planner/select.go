@@ -289,6 +289,9 @@ func planSplit(ctx context.Context, env *Env, st *Statement, sel *pg_query.Selec
 	// column is among the distinct values (also when the groups are whole
 	// on the nodes).
 	if len(sel.DistinctClause) > 0 && !distinctOnDist(sel, shape) {
+		if grouped, ok := distinctAsGroups(sel, desc); ok {
+			return planTwoPhaseAggregate(ctx, env, st, grouped, desc)
+		}
 		return nil, pgerr.Unsupported("Include the distribution column in the select list.", "SELECT DISTINCT over many shards is only supported when the distribution column is selected")
 	}
 	return planMergeScatter(ctx, env, st, sel, desc)
@@ -442,4 +445,28 @@ func positionOrder(keys []executor.SortKey) string {
 		}
 	}
 	return strings.Join(items, ", ")
+}
+
+// distinctAsGroups turns SELECT DISTINCT (not DISTINCT ON, no aggregates)
+// into the same SELECT grouped by its select list, which has the same
+// rows: the nodes group, and the coordinator merges equal groups. The
+// coordinator compares values as text, so every column must be of a type
+// whose equal values print alike (after its normalization).
+func distinctAsGroups(sel *pg_query.SelectStmt, desc *Description) (*pg_query.SelectStmt, bool) {
+	if len(sel.DistinctClause) != 1 || sel.DistinctClause[0].Node != nil || hasStar(sel) || len(sel.TargetList) != len(desc.Columns) ||
+		len(sel.GroupClause) > 0 || sel.HavingClause != nil || containsAggregate(&pg_query.Node{Node: &pg_query.Node_SelectStmt{SelectStmt: sel}}) {
+		return nil, false
+	}
+	for _, c := range desc.Columns {
+		if !executor.CountsDistinctText(c.TypeOID) {
+			return nil, false
+		}
+	}
+	g := clone(sel)
+	g.DistinctClause = nil
+	g.GroupClause = nil
+	for _, t := range sel.TargetList {
+		g.GroupClause = append(g.GroupClause, clone(t.GetResTarget().GetVal()))
+	}
+	return g, true
 }
