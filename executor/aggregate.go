@@ -47,11 +47,19 @@ const (
 	// by x as well: two partial columns, x and count(x) (with the
 	// aggregate's FILTER), one row per node and value.
 	AggCountDistinct
+	// AggStringAgg, AggArrayAgg, AggJSONAgg and AggJSONBAgg finish
+	// string_agg, array_agg, json_agg and jsonb_agg from the partials
+	// Agg.List describes.
+	AggStringAgg
+	AggArrayAgg
+	AggJSONAgg
+	AggJSONBAgg
 )
 
 func (k AggKind) String() string {
 	return [...]string{"count", "sum", "min", "max", "avg", "bool_and", "bool_or", "bit_and", "bit_or",
-		"var_samp", "var_pop", "stddev_samp", "stddev_pop", "count_distinct"}[k]
+		"var_samp", "var_pop", "stddev_samp", "stddev_pop", "count_distinct",
+		"string_agg", "array_agg", "json_agg", "jsonb_agg"}[k]
 }
 
 // Agg is one aggregate of the coordinator's combine step.
@@ -69,6 +77,9 @@ type Agg struct {
 	// ValueType is the type of the values count(DISTINCT) counts: it
 	// decides which texts are one value (numeric 1.0 and 1.00 are).
 	ValueType uint32
+	// List describes the partials of string_agg, array_agg, json_agg and
+	// jsonb_agg.
+	List *ListAgg
 }
 
 // OutputCol is one output column: a group key or an aggregate.
@@ -102,7 +113,11 @@ func (a *Aggregate) Explain() Description {
 		d.Detail = append(d.Detail, fmt.Sprintf("group by: column %d", g+1))
 	}
 	for _, ag := range a.Aggs {
-		d.Detail = append(d.Detail, fmt.Sprintf("%s of partial column %d", ag.Kind, ag.Col+1))
+		s := fmt.Sprintf("%s of partial column %d", ag.Kind, ag.Col+1)
+		if ag.List != nil && len(ag.List.Keys) > 0 {
+			s += fmt.Sprintf(", merged by %d key(s)", len(ag.List.Keys))
+		}
+		d.Detail = append(d.Detail, s)
 	}
 	return d
 }
@@ -122,6 +137,8 @@ type aggState struct {
 	nonFinite bool
 	// seen holds the distinct values of count(DISTINCT).
 	seen map[string]struct{}
+	// list is a list aggregate's merged elements.
+	list *listState
 }
 
 type group struct {
@@ -270,6 +287,8 @@ func accumulate(s *aggState, ag Agg, vals [][]byte) error {
 		return accumulateVariance(s, ag, vals)
 	case AggCountDistinct:
 		return accumulateDistinct(s, ag, vals)
+	case AggStringAgg, AggArrayAgg, AggJSONAgg, AggJSONBAgg:
+		return accumulateList(s, ag, vals)
 	}
 	return nil
 }
@@ -365,6 +384,8 @@ func finish(s *aggState, ag Agg) ([]byte, error) {
 		return finishVariance(s, ag)
 	case AggCountDistinct:
 		return strconv.AppendInt(nil, int64(len(s.seen)), 10), nil
+	case AggStringAgg, AggArrayAgg, AggJSONAgg, AggJSONBAgg:
+		return finishList(s, ag)
 	}
 	return nil, fmt.Errorf("executor: unknown aggregate %d", ag.Kind)
 }

@@ -46,11 +46,12 @@ func planTwoPhaseAggregate(ctx context.Context, env *Env, st *Statement, sel *pg
 	}
 	var aggs []executor.Agg
 	var outputs []executor.OutputCol
+	ty := &typer{ctx: ctx, env: env, sel: sel, params: desc.ParamOIDs}
 	for i, t := range sel.TargetList {
 		v := t.GetResTarget().GetVal()
 		typ := desc.Columns[i].TypeOID
 		if fc, ok := aggregateCall(v); ok {
-			ag, partials, groupBy, err := splitCall(fc, typ)
+			ag, partials, groupBy, err := splitCall(ty, fc, typ)
 			if err != nil {
 				return nil, err
 			}
@@ -217,10 +218,15 @@ func matchGroup(groups []*pg_query.Node, v *pg_query.Node) int {
 
 // splitCall returns the combine step and the partial aggregates the nodes
 // compute for one aggregate call with final type typ, and an expression
-// the nodes must group by as well (for count(DISTINCT x)) or nil.
-func splitCall(fc *pg_query.FuncCall, typ uint32) (executor.Agg, []*pg_query.Node, *pg_query.Node, error) {
+// the nodes must group by as well (for count(DISTINCT x)) or nil. The
+// list aggregates learn the types of their arguments from t.
+func splitCall(t *typer, fc *pg_query.FuncCall, typ uint32) (executor.Agg, []*pg_query.Node, *pg_query.Node, error) {
 	if fc.AggDistinct {
 		return splitCountDistinct(fc)
+	}
+	if name, _ := funcName(fc); isListAggregate(name) {
+		ag, partials, err := splitList(t, fc, name, typ)
+		return ag, partials, nil, err
 	}
 	ag, partials, err := splitAggregate(fc, typ)
 	return ag, partials, nil, err

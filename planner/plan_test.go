@@ -373,6 +373,24 @@ var planCases = []planCase{
 	{name: "agg/count-distinct-non-key", sql: "SELECT count(DISTINCT name) FROM t", check: workerSQL(`GROUP BY name`, ``)},
 	{name: "agg/count-distinct-grouped-filter", sql: "SELECT v, count(DISTINCT name) FILTER (WHERE id > 0), count(*), max(id) FROM t GROUP BY v",
 		check: workerSQL(`count(name) FILTER (WHERE id > 0)`, ``)},
+	// string_agg, array_agg, json_agg and jsonb_agg: ordered lists merge
+	// by their keys, unordered ones concatenate.
+	{name: "agg/string-agg-ordered-by-value", sql: "SELECT v, string_agg(name, ',' ORDER BY name) FROM t GROUP BY v",
+		check: all(twoPhase, workerSQL(`array_agg(name::pg_catalog.text ORDER BY name) FROM`, ``))},
+	{name: "agg/string-agg-ordered-keys-filter", sql: "SELECT v, string_agg(name, ';' ORDER BY v DESC NULLS LAST, id) FILTER (WHERE id > 0) FROM t GROUP BY v ORDER BY v",
+		check: all(twoPhase, workerSQL(`array_agg(id ORDER BY v DESC NULLS LAST, id) FILTER (WHERE id > 0)`, ``))},
+	{name: "agg/string-agg-delimiter-column", sql: "SELECT string_agg(name, name ORDER BY name COLLATE \"C\" DESC, id) FROM t",
+		check: all(twoPhase, workerSQL(`array_agg(name::pg_catalog.text ORDER BY name COLLATE "C" DESC, id), array_agg(name::pg_catalog.text ORDER BY name COLLATE "C" DESC, id), array_agg(id ORDER BY`, ``))},
+	{name: "agg/string-agg-unordered", sql: "SELECT v, string_agg(name, ', '), string_agg(name, NULL) FROM t GROUP BY v",
+		check: all(twoPhase, workerSQL(`string_agg(name, ', '), string_agg(name, NULL)`, `array_agg`))},
+	{name: "agg/array-agg", sql: "SELECT array_agg(v ORDER BY v DESC), array_agg(name) FILTER (WHERE id > 2) FROM t",
+		check: all(twoPhase, workerSQL(`array_agg(v ORDER BY v DESC), array_agg(name) FILTER (WHERE id > 2)`, ``))},
+	{name: "agg/json-agg-jsonb-agg", sql: "SELECT name, json_agg(v ORDER BY id), jsonb_agg(name), json_agg(id) FROM t GROUP BY name",
+		check: all(twoPhase, workerSQL(`array_agg(pg_catalog.to_json(v) ORDER BY id), array_agg(id ORDER BY id), jsonb_agg(name), json_agg(id)`, ``))},
+	{name: "agg/jsonb-agg-ordered-roundrobin", sql: "SELECT b, jsonb_agg(f ORDER BY a NULLS FIRST) FROM rr GROUP BY b",
+		check: all(twoPhase, workerSQL(`array_agg(pg_catalog.to_jsonb(f) ORDER BY a NULLS FIRST), array_agg(a ORDER BY a NULLS FIRST)`, ``))},
+	{name: "pull/string-agg-non-c-collation", sql: `SELECT v, string_agg(name, ',' ORDER BY lower(name COLLATE "en_US")) FROM t GROUP BY v`},
+	{name: "pull/array-agg-distinct", sql: "SELECT array_agg(DISTINCT name ORDER BY name) FROM t"},
 
 	// INSERT.
 	{name: "insert/single-constant", sql: "INSERT INTO t (id, name) VALUES (1, 'a')", check: routeTargets(1)},
@@ -484,7 +502,7 @@ var planCases = []planCase{
 	{name: "pull/self-join-not-narrowed", sql: "SELECT a.id FROM t a JOIN t b ON a.v = b.v WHERE a.id = 1 OR b.id = 2"},
 	{name: "pull/two-phase-sum-distinct", sql: "SELECT sum(DISTINCT v) FROM t"},
 	{name: "pull/two-phase-count-distinct-constant", sql: "SELECT count(DISTINCT 1) FROM t"},
-	{name: "pull/two-phase-string-agg", sql: "SELECT name, string_agg(name, ',') FROM t GROUP BY name"},
+	{name: "pull/two-phase-string-agg", sql: "SELECT name, string_agg(DISTINCT name, ',') FROM t GROUP BY name"},
 	{name: "pull/two-phase-having", sql: "SELECT name FROM t GROUP BY name HAVING count(*) > 1"},
 	{name: "pull/order-by-non-c-collation", sql: `SELECT name FROM t ORDER BY name COLLATE "en_US"`},
 	{name: "pull/union-over-shards", sql: "SELECT id FROM t UNION ALL SELECT rid FROM r"},
@@ -594,6 +612,36 @@ func workerSQL(want, notWant string) func(*testing.T, *planner.Plan) {
 			if notWant != "" && strings.Contains(s, notWant) {
 				t.Errorf("worker SQL %q contains %q", s, notWant)
 			}
+		}
+	}
+}
+
+// all runs every check.
+func all(checks ...func(*testing.T, *planner.Plan)) func(*testing.T, *planner.Plan) {
+	return func(t *testing.T, p *planner.Plan) {
+		for _, c := range checks {
+			c(t, p)
+		}
+	}
+}
+
+// twoPhase checks that a query plan combines partial aggregates (and does
+// not pull the tables to one node).
+func twoPhase(t *testing.T, p *planner.Plan) {
+	op := p.Root
+	for {
+		switch o := op.(type) {
+		case *executor.Convert:
+			op = o.Input
+		case *executor.Limit:
+			op = o.Input
+		case *executor.Project:
+			op = o.Input
+		case *executor.Aggregate:
+			return
+		default:
+			t.Errorf("plan root %T, want a two-phase aggregate", op)
+			return
 		}
 	}
 }
@@ -972,6 +1020,12 @@ func renderOp(lines *[]string, op executor.Operator, depth int) {
 		add("  + group cols %v, group types %v", o.GroupCols, o.GroupTypes)
 		for _, a := range o.Aggs {
 			add("  + agg %s col %d type %d", a.Kind, a.Col, a.Type)
+			if l := a.List; l != nil {
+				add("  +   list: elements=%v delim col=%v delim=%q array delim=%q json newline=%v", l.Elements, l.DelimCol, l.Delim, l.ArrayDelim, l.JSONNewline)
+				for i, k := range l.Keys {
+					add("  +   key %d type %d desc=%v nulls_first=%v value=%v", k.Col, k.TypeOID, k.Desc, k.NullsFirst, l.ValueKeys[i])
+				}
+			}
 		}
 		for _, out := range o.Output {
 			if out.Group >= 0 {
