@@ -101,6 +101,9 @@ type Aggregate struct {
 	Cols       []Column
 	// Sort orders the output rows (keys index Output).
 	Sort []SortKey
+	// Having, if set, keeps only the groups for which it is true (over
+	// the output row, before Sort).
+	Having Having
 }
 
 var _ Operator = (*Aggregate)(nil)
@@ -118,6 +121,9 @@ func (a *Aggregate) Explain() Description {
 			s += fmt.Sprintf(", merged by %d key(s)", len(ag.List.Keys))
 		}
 		d.Detail = append(d.Detail, s)
+	}
+	if a.Having != nil {
+		d.Detail = append(d.Detail, "having: "+a.Having.String())
 	}
 	return d
 }
@@ -147,6 +153,13 @@ type group struct {
 }
 
 func (a *Aggregate) Open(ctx context.Context, rt *Runtime, params Params) (Rows, error) {
+	var paramText [][]byte
+	if a.Having != nil {
+		var err error
+		if paramText, err = havingParams(rt, params, a.Having); err != nil {
+			return nil, err
+		}
+	}
 	in, err := openStep(ctx, rt, a.Input, params)
 	if err != nil {
 		return nil, err
@@ -205,6 +218,11 @@ func (a *Aggregate) Open(ctx context.Context, rt *Runtime, params Params) (Rows,
 				return nil, err
 			}
 			row[i] = v
+		}
+		if a.Having != nil {
+			if v, known := a.Having.eval(row, paramText); !v || !known {
+				continue
+			}
 		}
 		out = append(out, row)
 	}

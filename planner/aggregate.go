@@ -26,12 +26,14 @@ func planTwoPhaseAggregate(ctx context.Context, env *Env, st *Statement, sel *pg
 	switch {
 	case len(sel.DistinctClause) > 0:
 		return nil, pgerr.Unsupported(hintGroupByDist, "SELECT DISTINCT with aggregates over many shards is not supported yet")
-	case sel.HavingClause != nil:
-		return nil, pgerr.Unsupported(hintGroupByDist, "HAVING over many shards is not supported yet")
 	case sel.LimitOption == pg_query.LimitOption_LIMIT_OPTION_WITH_TIES:
 		return nil, pgerr.Unsupported("Use LIMIT without WITH TIES.", "FETCH ... WITH TIES over many shards is not supported yet")
 	}
 	groups, err := groupExprs(sel)
+	if err != nil {
+		return nil, err
+	}
+	having, err := planHaving(ctx, env, sel, desc)
 	if err != nil {
 		return nil, err
 	}
@@ -47,9 +49,10 @@ func planTwoPhaseAggregate(ctx context.Context, env *Env, st *Statement, sel *pg
 	var aggs []executor.Agg
 	var outputs []executor.OutputCol
 	ty := &typer{ctx: ctx, env: env, sel: sel, params: desc.ParamOIDs}
-	for i, t := range sel.TargetList {
+	// The select list, with what HAVING reads besides, hidden after it.
+	for i, t := range having.sel.TargetList {
 		v := t.GetResTarget().GetVal()
-		typ := desc.Columns[i].TypeOID
+		typ := having.desc.Columns[i].TypeOID
 		if fc, ok := aggregateCall(v); ok {
 			ag, partials, groupBy, err := splitCall(ty, fc, typ)
 			if err != nil {
@@ -76,7 +79,7 @@ func planTwoPhaseAggregate(ctx context.Context, env *Env, st *Statement, sel *pg
 	if err != nil {
 		return nil, err
 	}
-	visible := len(outputs)
+	visible := len(sel.TargetList)
 	for i := range keys {
 		keys[i].TypeOID = desc.Columns[keys[i].Col].TypeOID
 		if out := outputs[keys[i].Col]; executor.IsDateTime(keys[i].TypeOID) && out.Group >= 0 {
@@ -112,11 +115,9 @@ func planTwoPhaseAggregate(ctx context.Context, env *Env, st *Statement, sel *pg
 	}
 	typed := make([]bool, len(groups))
 	for i, o := range outputs {
-		if o.Group >= 0 {
+		if o.Group >= 0 && i < len(having.desc.Columns) {
 			typed[o.Group] = true
-			if i < visible {
-				groupTypes[o.Group] = desc.Columns[i].TypeOID
-			}
+			groupTypes[o.Group] = having.desc.Columns[i].TypeOID
 		}
 	}
 	// The values of a group key are compared as text (numeric 1 and 1.0
@@ -140,8 +141,8 @@ func planTwoPhaseAggregate(ctx context.Context, env *Env, st *Statement, sel *pg
 	if err != nil {
 		return nil, err
 	}
-	cols := desc.Columns
-	for range outputs[visible:] {
+	cols := having.desc.Columns
+	for range outputs[len(cols):] {
 		cols = append(cols[:len(cols):len(cols)], executor.Column{Name: "epoch", TypeOID: oidNumeric, TypeSize: -1, TypeModifier: -1})
 	}
 	// Keyed min/max values are chosen by their key and passed on as they
@@ -162,6 +163,7 @@ func planTwoPhaseAggregate(ctx context.Context, env *Env, st *Statement, sel *pg
 		Output:     outputs,
 		Cols:       cols,
 		Sort:       keys,
+		Having:     having.cond,
 	}
 	if limit.Set || offset.Set {
 		root = &executor.Limit{Input: root, Limit: limit, Offset: offset}
