@@ -243,14 +243,16 @@ func (ss *session) execute(ctx context.Context, m *pgproto3.Execute) error {
 			if p.implicit {
 				ss.endImplicit(ctx, false)
 			}
-			if ss.retryAfterMove(err, p.plan) && p.stmt.st != nil {
-				if np, perr := ss.plan(p.ctx, p.stmt.st, p.stmt.paramOIDs); perr == nil && slices.Equal(np.ParamOIDs, p.plan.ParamOIDs) {
-					p.plan = np
-					p.implicit = np.MultiNodeWrite && ss.beginImplicit()
-					rows, err = np.Root.Open(p.ctx, ss.runtime(p.resultFormats), p.params)
-					if err != nil && p.implicit {
-						ss.endImplicit(ctx, false)
-					}
+			for attempt := 0; err != nil && attempt < maxMoveRetries && p.stmt.st != nil && ss.retryAfterMove(ctx, err, p.plan); attempt++ {
+				np, perr := ss.plan(p.ctx, p.stmt.st, p.stmt.paramOIDs)
+				if perr != nil || !slices.Equal(np.ParamOIDs, p.plan.ParamOIDs) {
+					break
+				}
+				p.plan = np
+				p.implicit = np.MultiNodeWrite && ss.beginImplicit()
+				rows, err = np.Root.Open(p.ctx, ss.runtime(p.resultFormats), p.params)
+				if err != nil && p.implicit {
+					ss.endImplicit(ctx, false)
 				}
 			}
 		}

@@ -57,10 +57,37 @@ func (ss *session) awaitPlanWrites(ctx context.Context, p *planner.Plan) (bool, 
 // changed since the plan was made. Nothing of the statement took effect:
 // a single-node statement failed, and a multi-node one's implicit
 // transaction was rolled back.
-func (ss *session) retryAfterMove(err error, p *planner.Plan) bool {
-	return pgerr.Code(err) == pgerr.UndefinedTable && ss.tx == nil &&
-		p.CatalogVersion != ss.srv.cfg.Catalog.Snapshot().SchemaVersion()
+//
+// A coordinator that is a Raft follower may run the statement before it
+// applied the move's switch, on the source copy the move already dropped:
+// it then waits, up to catchUpWait, for its catalog to move on.
+func (ss *session) retryAfterMove(ctx context.Context, err error, p *planner.Plan) bool {
+	if pgerr.Code(err) != pgerr.UndefinedTable || ss.tx != nil {
+		return false
+	}
+	deadline := time.Now().Add(catchUpWait)
+	t := time.NewTicker(2 * time.Millisecond)
+	defer t.Stop()
+	for p.CatalogVersion == ss.srv.cfg.Catalog.Snapshot().SchemaVersion() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
+	return true
 }
+
+// maxMoveRetries bounds how many times a statement is planned again
+// because moves dropped shard tables under its plan.
+const maxMoveRetries = 4
+
+// catchUpWait bounds how long a statement that found a shard table gone
+// waits for its coordinator's catalog to show why.
+const catchUpWait = 5 * time.Second
 
 // checkNoMoves refuses DDL on distributed tables while shards move: the
 // copies on the move targets would miss it.

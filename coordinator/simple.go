@@ -103,16 +103,22 @@ func (ss *session) runStatement(ctx context.Context, st *parsedStatement) bool {
 		ss.complete(tag)
 		return true
 	}
-	ok, moved := ss.runPlan(ctx, p, executor.Params{OIDs: p.ParamOIDs}, st.offset, func(err error) bool { return ss.retryAfterMove(err, p) })
-	if !moved {
-		return ok
+	// Planned again after each move that dropped a shard under the
+	// plan (moves run in parallel), a bounded number of times.
+	for attempt := 0; ; attempt++ {
+		var takeOver func(error) bool
+		if attempt < maxMoveRetries {
+			takeOver = func(err error) bool { return ss.retryAfterMove(ctx, err, p) }
+		}
+		ok, moved := ss.runPlan(ctx, p, executor.Params{OIDs: p.ParamOIDs}, st.offset, takeOver)
+		if !moved {
+			return ok
+		}
+		if p, err = ss.plan(ctx, st, nil); err != nil {
+			ss.sendError(canceledOr(ctx, err), st.offset)
+			return false
+		}
 	}
-	if p, err = ss.plan(ctx, st, nil); err != nil {
-		ss.sendError(canceledOr(ctx, err), st.offset)
-		return false
-	}
-	ok, _ = ss.runPlan(ctx, p, executor.Params{OIDs: p.ParamOIDs}, st.offset, nil)
-	return ok
 }
 
 // runPlan runs a query plan for the simple protocol: RowDescription, rows,
@@ -229,7 +235,7 @@ func (ss *session) fastPath(ctx context.Context, query string) bool {
 	ctx, done := ss.statementContext(ctx)
 	defer done()
 	// A shard moved away under the plan: the ordinary path plans again.
-	takeOver := func(err error) bool { return parameterError(err) || ss.retryAfterMove(err, p) }
+	takeOver := func(err error) bool { return parameterError(err) || ss.retryAfterMove(ctx, err, p) }
 	_, fellBack := ss.runPlan(ctx, p, executor.Params{Values: n.values, OIDs: p.ParamOIDs}, 0, takeOver)
 	return !fellBack
 }
