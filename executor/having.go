@@ -2,9 +2,7 @@ package executor
 
 import (
 	"bytes"
-	"cmp"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 
@@ -119,10 +117,7 @@ func (h HavingCompare) eval(row, params [][]byte) (bool, bool) {
 	if a == nil || b == nil {
 		return false, false
 	}
-	c, ok := compareHavingValues(h.Type, a, b)
-	if !ok {
-		return false, false
-	}
+	c := compareHavingValues(h.Type, a, b)
 	switch h.Op {
 	case "=":
 		return c == 0, true
@@ -196,49 +191,15 @@ func HavingConstant(typeOID uint32, c []byte) ([]byte, bool) {
 	return c, err == nil && d.Form == apd.Finite
 }
 
-// compareHavingValues orders two text values of a HavingComparable type.
-// Numbers compare by value, NaN above every other number as in
-// PostgreSQL; ok is false for a value that does not read as its type.
-func compareHavingValues(typeOID uint32, a, b []byte) (int, bool) {
+// compareHavingValues orders two text values of a HavingComparable type
+// with the merge's comparisons, except that integer columns compare by
+// value as numeric: the constant they meet may have a fraction.
+func compareHavingValues(typeOID uint32, a, b []byte) int {
 	switch typeOID {
-	case oidText, oidVarchar, oidBool: // "f" < "t", as false < true
-		return bytes.Compare(a, b), true
-	case oidFloat8:
-		x, err1 := strconv.ParseFloat(string(a), 64)
-		y, err2 := strconv.ParseFloat(string(b), 64)
-		if err1 != nil || err2 != nil {
-			return 0, false
-		}
-		if c, ok := nanOrder(math.IsNaN(x), math.IsNaN(y)); ok {
-			return c, true
-		}
-		return cmp.Compare(x, y), true
+	case oidInt2, oidInt4, oidInt8:
+		return cmpNumeric(a, b)
 	}
-	var x, y apd.Decimal
-	if _, _, err := x.SetString(string(a)); err != nil {
-		return 0, false
-	}
-	if _, _, err := y.SetString(string(b)); err != nil {
-		return 0, false
-	}
-	if c, ok := nanOrder(x.Form == apd.NaN || x.Form == apd.NaNSignaling, y.Form == apd.NaN || y.Form == apd.NaNSignaling); ok {
-		return c, true
-	}
-	return x.Cmp(&y), true
-}
-
-// nanOrder orders two numbers of which one or both are NaN (ok), NaN
-// above every other number and equal to itself, as PostgreSQL orders them.
-func nanOrder(xNaN, yNaN bool) (int, bool) {
-	switch {
-	case xNaN && yNaN:
-		return 0, true
-	case xNaN:
-		return 1, true
-	case yNaN:
-		return -1, true
-	}
-	return 0, false
+	return compareText(typeOID, a, b)
 }
 
 // havingParams returns the statement's parameters in text form for a

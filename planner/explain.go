@@ -17,7 +17,7 @@ import (
 // which for a write would write twice.
 func planExplain(ctx context.Context, env *Env, st *Statement, ex *pg_query.ExplainStmt) (*Plan, error) {
 	analyze := explainAnalyzes(ex)
-	writes := analyze && writtenTable(ex.Query) != nil
+	writes := analyze && writeTarget(ex.Query) != nil
 	var opts []string
 	for _, o := range ex.Options {
 		d := o.GetDefElem()

@@ -21,7 +21,7 @@ func Build(ctx context.Context, env *Env, st *Statement) (*Plan, error) {
 	if ex := stmt.GetExplainStmt(); ex != nil && explainAnalyzes(ex) {
 		stmt = ex.Query // EXPLAIN ANALYZE runs the statement
 	}
-	if written := writtenTable(stmt); written != nil {
+	if written := writeTarget(stmt); written != nil {
 		p.Writes = true
 		if t := resolve(env, written); t != nil {
 			p.WriteColocation = t.ColocationID
@@ -237,18 +237,4 @@ func shardsNeed(n *pg_query.Node) bool {
 		}
 	}
 	return false
-}
-
-// writtenTable is the table an INSERT, UPDATE or DELETE writes (nil for
-// other statements).
-func writtenTable(n *pg_query.Node) *pg_query.RangeVar {
-	switch n := n.Node.(type) {
-	case *pg_query.Node_InsertStmt:
-		return n.InsertStmt.Relation
-	case *pg_query.Node_UpdateStmt:
-		return n.UpdateStmt.Relation
-	case *pg_query.Node_DeleteStmt:
-		return n.DeleteStmt.Relation
-	}
-	return nil
 }
