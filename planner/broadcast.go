@@ -58,7 +58,7 @@ func planShipped(ctx context.Context, env *Env, st *Statement, sel *pg_query.Sel
 	if op.Plan, err = planSplit(ctx, &benv, st, sel, desc); err != nil {
 		return nil, err
 	}
-	if op.Fallback, err = planPull(ctx, env, st, sel, desc); err != nil {
+	if op.Fallback, err = pullNarrowed(env, st, sel, desc, refs, narrow); err != nil {
 		return nil, err
 	}
 	return op, nil

@@ -27,15 +27,21 @@ func pullable(err error) bool {
 // subqueries, window functions, HAVING and any expression, at the cost of
 // moving the tables, which distgres.max_intermediate_result_size bounds.
 func planPull(ctx context.Context, env *Env, st *Statement, sel *pg_query.SelectStmt, desc *Description) (executor.Operator, error) {
+	refs := resolveAll(env, st.Node)
+	narrow, err := narrowPulls(ctx, env, st.Node, refs)
+	if err != nil {
+		return nil, err
+	}
+	return pullNarrowed(env, st, sel, desc, refs, narrow)
+}
+
+// pullNarrowed is planPull with the statement's table references and their
+// narrowing known (a broadcast plan's fallback reuses its own).
+func pullNarrowed(env *Env, st *Statement, sel *pg_query.SelectStmt, desc *Description, refs []tableRef, narrow map[*catalog.Table]*pullNarrowing) (executor.Operator, error) {
 	if len(sel.LockingClause) > 0 {
 		return nil, pgerr.Unsupported("Fix the distribution column to one value to lock rows.", "SELECT ... FOR UPDATE/SHARE over several shards is not supported")
 	}
 	node, err := shellNode(env)
-	if err != nil {
-		return nil, err
-	}
-	refs := resolveAll(env, st.Node)
-	narrow, err := narrowPulls(ctx, env, st.Node, refs)
 	if err != nil {
 		return nil, err
 	}
