@@ -199,11 +199,12 @@ func nodeTargets(env *Env, sql string, keys []executor.SortKey) ([]executor.Targ
 		}
 		byNode[node.ID] = append(byNode[node.ID], sh)
 	}
+	perShard := countDistributed(shape) > 1 || scalarAggregate(n)
 	var targets []executor.Target
 	for _, id := range order {
 		shards := byNode[id]
 		node, _ := env.Catalog.Node(id)
-		if len(shards) > 1 && (countDistributed(shape) > 1 || scalarAggregate(n)) {
+		if perShard && len(shards) > 1 {
 			parts := make([]string, len(shards))
 			for i, sh := range shards {
 				parts[i] = "(" + renderFor(env, tpl, shardNamer(dist, sh.Index)) + ")"
