@@ -35,16 +35,21 @@ func accumulateBool(s *aggState, kind AggKind, v []byte) error {
 	default:
 		return fmt.Errorf("executor: bad partial bool %q", v)
 	}
+	andOr(s, kind == AggBoolAnd, b)
+	return nil
+}
+
+// andOr combines a partial into the state with AND or OR.
+func andOr(s *aggState, and bool, n int64) {
 	switch {
 	case !s.have:
-		s.i = b
-	case kind == AggBoolAnd:
-		s.i &= b
+		s.i = n
+	case and:
+		s.i &= n
 	default:
-		s.i |= b
+		s.i |= n
 	}
 	s.have = true
-	return nil
 }
 
 func finishBool(s *aggState) []byte {
@@ -67,15 +72,7 @@ func accumulateBits(s *aggState, kind AggKind, v []byte) error {
 	if err != nil {
 		return fmt.Errorf("executor: bad partial %s %q: %w", kind, v, err)
 	}
-	switch {
-	case !s.have:
-		s.i = n
-	case kind == AggBitAnd:
-		s.i &= n
-	default:
-		s.i |= n
-	}
-	s.have = true
+	andOr(s, kind == AggBitAnd, n)
 	return nil
 }
 
