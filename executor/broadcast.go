@@ -60,7 +60,7 @@ func (b *Broadcast) Open(ctx context.Context, rt *Runtime, params Params) (Rows,
 	if overLimit {
 		budget = rt.MaxIntermediateBytes
 	}
-	inlined := make(map[string]string, len(b.Tables))
+	pairs := make([]string, 0, 2*len(b.Tables))
 	for i, t := range b.Tables {
 		p := Params{}
 		if t.UsesParams {
@@ -77,22 +77,18 @@ func (b *Broadcast) Open(ctx context.Context, rt *Runtime, params Params) (Rows,
 			return nil, err
 		}
 		budget = max(budget-used, 1)
-		inlined[b.Placeholders[i]] = s
+		pairs = append(pairs, b.Placeholders[i], s)
 	}
 	prt := *rt
-	prt.Inlined = inlined
+	// One pass over each statement: the rows' own text (user data) is
+	// never searched for placeholders.
+	prt.Inlined = strings.NewReplacer(pairs...)
 	return openStep(ctx, &prt, b.Plan, params)
 }
 
 // inline replaces the placeholders of shipped tables in a target's
-// statements by their rows, in one pass: the rows' own text (user data) is
-// never searched for placeholders.
-func inline(t Target, rows map[string]string) Target {
-	pairs := make([]string, 0, 2*len(rows))
-	for ph, values := range rows {
-		pairs = append(pairs, ph, values)
-	}
-	r := strings.NewReplacer(pairs...)
+// statements by their rows.
+func inline(t Target, r *strings.Replacer) Target {
 	sql := make([]string, len(t.SQL))
 	for i, s := range t.SQL {
 		sql[i] = r.Replace(s)

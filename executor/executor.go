@@ -6,6 +6,7 @@ package executor
 
 import (
 	"context"
+	"strings"
 
 	"github.com/distgres/distgres/catalog"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -88,9 +89,9 @@ type Runtime struct {
 	// Steps, when set (EXPLAIN ANALYZE), collects each operator's rows and
 	// time.
 	Steps *Steps
-	// Inlined maps the placeholders of shipped tables (see Broadcast) to
-	// their rows, put into statements before they are sent.
-	Inlined map[string]string
+	// Inlined replaces the placeholders of shipped tables (see Broadcast)
+	// by their rows in statements before they are sent.
+	Inlined *strings.Replacer
 }
 
 // ResultFormat returns the requested format of result column i.

@@ -51,7 +51,7 @@ type nodeStream struct {
 // work in parallel; without it (one node), a single statement's first
 // answer is read before it returns.
 func startTarget(ctx context.Context, rt *Runtime, t Target, params Params, resultFormats []int16, batched bool) (*nodeStream, error) {
-	if len(rt.Inlined) > 0 {
+	if rt.Inlined != nil {
 		t = inline(t, rt.Inlined)
 	}
 	s := &nodeStream{ctx: ctx, rt: rt, target: t, params: params, formats: resultFormats, batched: batched}
@@ -107,7 +107,7 @@ func (s *nodeStream) start() error {
 // error as usual).
 func (s *nodeStream) prepared(pc *pgconn.PgConn) *pgconn.StatementDescription {
 	rt, t, params := s.rt, s.target, s.params
-	if len(t.SQL) != 1 || rt.Stmts == nil || len(rt.Inlined) > 0 {
+	if len(t.SQL) != 1 || rt.Stmts == nil || rt.Inlined != nil {
 		return nil // one-off statements (shipped rows in their text)
 	}
 	key := stmtKey(t.SQL[0], params.OIDs)
