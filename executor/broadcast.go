@@ -5,21 +5,41 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/distgres/distgres/catalog"
 )
 
-// Broadcast runs a statement over the shards of one distributed table with
-// the other distributed tables it reads shipped to every node: at
-// execution it reads those tables (only the rows and columns the statement
-// needs) and puts their rows, as typed VALUES, into the nodes' statements
-// in place of Placeholders; then it runs Plan, whose statements name the
-// shipped tables by their placeholders. Past Runtime.MaxBroadcastBytes of
-// shipped rows a statement's text would grow too large for the nodes to
-// parse well: it runs Fallback (the statement pulled to one node) instead.
+// Broadcast runs a statement over the shards of one distributed table, the
+// anchor, with the other distributed tables it reads shipped to the nodes:
+// at execution it reads those tables (only the rows and columns the
+// statement needs) and puts their rows, as typed VALUES, into the nodes'
+// statements in place of Placeholders; then it runs Plan, whose statements
+// name the shipped tables by their placeholders. A table joined on the
+// anchor's distribution column is repartitioned: each shard of the anchor
+// gets only the rows that can join its own (one placeholder per shard);
+// other tables go whole to every node (one placeholder). Past
+// Runtime.MaxBroadcastBytes of shipped rows in one node's statements their
+// text would grow too large for the node to parse well: it runs Fallback
+// (the statement pulled to one node) instead.
 type Broadcast struct {
-	Tables       []InlineTable
-	Placeholders []string
+	Tables []InlineTable
+	// Placeholders[i] holds one placeholder for a table shipped whole,
+	// one per shard of the anchor for a repartitioned one.
+	Placeholders [][]string
 	Plan         Operator
 	Fallback     Operator
+}
+
+// Partitioning splits a shipped table's rows by the anchor's shards.
+type Partitioning struct {
+	// Column is the index of the column whose value picks the shard.
+	Column int
+	// ShardOf returns the index of the anchor's shard a value (text
+	// format) belongs to. A value it cannot place (error) goes to every
+	// shard: it cannot join any row there, only where it belongs.
+	ShardOf func(v []byte) (int, error)
+	// Nodes[i] is the node running the fragments of shard i.
+	Nodes []catalog.NodeID
 }
 
 var _ Operator = (*Broadcast)(nil)
@@ -32,7 +52,10 @@ func (b *Broadcast) Explain() Description {
 	d := Description{Operator: "Broadcast", Inputs: []Description{plan}}
 	for i, t := range b.Tables {
 		g := (&Gather{Targets: t.Sources}).Explain()
-		g.Operator = fmt.Sprintf("Ship to every node as %s", b.Placeholders[i])
+		g.Operator = fmt.Sprintf("Ship to every node as %s", b.Placeholders[i][0])
+		if t.Partition != nil {
+			g.Operator = fmt.Sprintf("Repartition by column %s to the anchor's shards as %s, ...", t.Names[t.Partition.Column], b.Placeholders[i][0])
+		}
 		g.Fragment = nil
 		d.Inputs = append(d.Inputs, g)
 	}
@@ -53,37 +76,118 @@ func clearFragments(d *Description) {
 func (b *Broadcast) Open(ctx context.Context, rt *Runtime, params Params) (Rows, error) {
 	srt := *rt
 	srt.ResultFormats = nil
-	// The tighter bound applies: past the broadcast bound the statement
-	// is pulled, past the intermediate one it fails.
-	budget := rt.MaxBroadcastBytes
-	overLimit := rt.MaxIntermediateBytes > 0 && (budget == 0 || rt.MaxIntermediateBytes < budget)
-	if overLimit {
-		budget = rt.MaxIntermediateBytes
-	}
-	pairs := make([]string, 0, 2*len(b.Tables))
+	acct := shipAccount{perNode: map[catalog.NodeID]int64{}, nodeLimit: rt.MaxBroadcastBytes, totalLimit: rt.MaxIntermediateBytes}
+	var pairs []string
 	for i, t := range b.Tables {
 		p := Params{}
 		if t.UsesParams {
 			p = params
 		}
-		s, used, err := readValues(ctx, &srt, t, p, budget)
+		texts, err := shipRows(ctx, &srt, t, p, &acct)
 		if errors.Is(err, errTooLarge) {
-			if overLimit {
-				return nil, tooLarge(rt.MaxIntermediateBytes)
-			}
 			return openStep(ctx, rt, b.Fallback, params)
 		}
 		if err != nil {
 			return nil, err
 		}
-		budget = max(budget-used, 1)
-		pairs = append(pairs, b.Placeholders[i], s)
+		for j, s := range texts {
+			pairs = append(pairs, b.Placeholders[i][j], s)
+		}
 	}
 	prt := *rt
 	// One pass over each statement: the rows' own text (user data) is
 	// never searched for placeholders.
 	prt.Inlined = strings.NewReplacer(pairs...)
 	return openStep(ctx, &prt, b.Plan, params)
+}
+
+// shipAccount bounds the rows a Broadcast ships: past nodeLimit bytes in
+// one node's statements (errTooLarge: pull instead), past totalLimit in
+// all (the intermediate result limit's error). A limit of 0 is no limit.
+type shipAccount struct {
+	everyNode  int64 // tables shipped whole
+	perNode    map[catalog.NodeID]int64
+	maxNode    int64 // the largest perNode
+	total      int64
+	nodeLimit  int64
+	totalLimit int64
+}
+
+// add counts n bytes going to node (to every node when whole).
+func (a *shipAccount) add(n int64, node catalog.NodeID, whole bool) error {
+	a.total += n
+	if whole {
+		a.everyNode += n
+	} else {
+		a.perNode[node] += n
+		a.maxNode = max(a.maxNode, a.perNode[node])
+	}
+	if a.totalLimit > 0 && a.total > a.totalLimit {
+		return tooLarge(a.totalLimit)
+	}
+	if a.nodeLimit > 0 && a.everyNode+a.maxNode > a.nodeLimit {
+		return errTooLarge
+	}
+	return nil
+}
+
+// shipRows reads a shipped table's rows as VALUES queries: one, or one
+// per shard of the anchor when t is repartitioned.
+func shipRows(ctx context.Context, rt *Runtime, t InlineTable, params Params, acct *shipAccount) ([]string, error) {
+	rows, err := (&Gather{Targets: t.Sources, Text: true}).Open(ctx, rt, params)
+	if err != nil {
+		return nil, err
+	}
+	parts := make([]valuesText, 1)
+	part := t.Partition
+	if part != nil {
+		parts = make([]valuesText, len(part.Nodes))
+	}
+	add := func(i int, row [][]byte) error {
+		before := parts[i].size()
+		parts[i].add(row, t.Types)
+		if part == nil {
+			return acct.add(parts[i].size()-before, 0, true)
+		}
+		return acct.add(parts[i].size()-before, part.Nodes[i], false)
+	}
+	for rows.Next() {
+		row := rows.Values()
+		err = nil
+		switch {
+		case part == nil:
+			err = add(0, row)
+		case row[part.Column] == nil:
+			// NULL joins nothing.
+		default:
+			i, serr := part.ShardOf(row[part.Column])
+			if serr == nil && i >= 0 && i < len(parts) {
+				err = add(i, row)
+				break
+			}
+			for i := range parts {
+				if err = add(i, row); err != nil {
+					break
+				}
+			}
+		}
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return nil, err
+	}
+	if _, err := rows.Close(); err != nil {
+		return nil, err
+	}
+	texts := make([]string, len(parts))
+	for i := range parts {
+		texts[i] = parts[i].query(t.Names, t.Types)
+	}
+	return texts, nil
 }
 
 // inline replaces the placeholders of shipped tables in a target's

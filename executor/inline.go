@@ -17,6 +17,9 @@ type InlineTable struct {
 	Names, Types []string
 	// UsesParams: the sources' conditions use the statement's parameters.
 	UsesParams bool
+	// Partition, when set, splits the rows by the shards of a Broadcast's
+	// anchor.
+	Partition *Partitioning
 }
 
 // Inline runs a statement that reads whole tables besides the one it
@@ -92,30 +95,10 @@ func readValues(ctx context.Context, rt *Runtime, t InlineTable, params Params, 
 	if err != nil {
 		return "", 0, err
 	}
-	var b strings.Builder
-	n := 0
+	var v valuesText
 	for rows.Next() {
-		if n == 0 {
-			b.WriteString("(SELECT * FROM (VALUES ")
-		} else {
-			b.WriteString(", ")
-		}
-		n++
-		b.WriteByte('(')
-		for c, v := range rows.Values() {
-			if c > 0 {
-				b.WriteString(", ")
-			}
-			if v == nil {
-				b.WriteString("NULL")
-			} else {
-				b.WriteString(sqlquote.Literal(string(v)))
-			}
-			b.WriteString("::")
-			b.WriteString(t.Types[c])
-		}
-		b.WriteByte(')')
-		if budget > 0 && int64(b.Len()) > budget {
+		v.add(rows.Values(), t.Types)
+		if budget > 0 && v.size() > budget {
 			rows.Close()
 			return "", 0, errTooLarge
 		}
@@ -127,13 +110,51 @@ func readValues(ctx context.Context, rt *Runtime, t InlineTable, params Params, 
 	if _, err := rows.Close(); err != nil {
 		return "", 0, err
 	}
-	if n == 0 {
-		cols := make([]string, len(t.Names))
-		for i := range cols {
-			cols[i] = "NULL::" + t.Types[i] + " AS " + t.Names[i]
-		}
-		return "(SELECT " + strings.Join(cols, ", ") + " WHERE false)", 0, nil
+	return v.query(t.Names, t.Types), v.size(), nil
+}
+
+// valuesText writes rows (text format) as a query of typed VALUES.
+type valuesText struct {
+	b strings.Builder
+	n int
+}
+
+func (v *valuesText) add(row [][]byte, types []string) {
+	b := &v.b
+	if v.n == 0 {
+		b.WriteString("(SELECT * FROM (VALUES ")
+	} else {
+		b.WriteString(", ")
 	}
-	b.WriteString(") AS v(" + strings.Join(t.Names, ", ") + "))")
-	return b.String(), int64(b.Len()), nil
+	v.n++
+	b.WriteByte('(')
+	for c, val := range row {
+		if c > 0 {
+			b.WriteString(", ")
+		}
+		if val == nil {
+			b.WriteString("NULL")
+		} else {
+			b.WriteString(sqlquote.Literal(string(val)))
+		}
+		b.WriteString("::")
+		b.WriteString(types[c])
+	}
+	b.WriteByte(')')
+}
+
+// size is the length of the text written so far.
+func (v *valuesText) size() int64 { return int64(v.b.Len()) }
+
+// query returns the parenthesized query: the VALUES with their column
+// names, or an empty typed row set when no row was added.
+func (v *valuesText) query(names, types []string) string {
+	if v.n == 0 {
+		cols := make([]string, len(names))
+		for i := range cols {
+			cols[i] = "NULL::" + types[i] + " AS " + names[i]
+		}
+		return "(SELECT " + strings.Join(cols, ", ") + " WHERE false)"
+	}
+	return v.b.String() + ") AS v(" + strings.Join(names, ", ") + "))"
 }

@@ -16,10 +16,15 @@ import (
 // planShipped plans a SELECT joining distributed tables that the tiers
 // cannot split together (no common distribution column): one distributed
 // table, the anchor, stays in its shards, and the others are shipped to
-// every node as the statement runs, narrowed to the rows and columns it
-// needs. The statement then plans as the anchor joined with reference
-// tables: router, merge or two-phase aggregate. Each result row comes from
-// one row of the anchor, so the anchor must be referenced once, in the
+// the nodes as the statement runs, narrowed to the rows and columns it
+// needs. A table the statement joins by equality with the anchor's
+// distribution column (and references once) is repartitioned: it is
+// planned as a table colocated with the anchor, distributed by its joined
+// column, each shard getting the rows whose value hashes there. The others
+// go whole to every node, planned as reference tables. The statement then
+// plans as a colocated join, or the anchor joined with reference tables:
+// router, merge or two-phase aggregate. Each result row comes from one
+// row of the anchor, so the anchor must be referenced once, in the
 // top-level FROM, where no outer join null-extends it. Among such tables
 // the anchor is the one the WHERE filters least (the others, filtered, are
 // the smaller ones to ship).
@@ -29,33 +34,25 @@ func planShipped(ctx context.Context, env *Env, st *Statement, sel *pg_query.Sel
 	if err != nil {
 		return nil, err
 	}
-	anchor := broadcastAnchor(st.Node.GetSelectStmt(), refs, narrow)
-	if anchor == nil {
+	anchor, ok := broadcastAnchor(st.Node.GetSelectStmt(), refs, narrow)
+	if !ok {
 		return nil, pgerr.Unsupported(hintJoins, "no distributed table can stay in place for this statement")
 	}
-	token := placeholderToken(st.SQL)
-	op := &executor.Broadcast{}
-	shipped := map[string]*catalog.Table{}
-	for _, r := range refs {
-		t := r.table
-		if t == nil || t == anchor || t.Method == catalog.MethodReplication || shipped[t.Schema+"."+t.Name] != nil {
-			continue
-		}
-		stand := standIn(env, fmt.Sprintf("%s_%d", token, len(op.Tables)))
-		table, err := shippedTable(ctx, env, t, narrow[t])
-		if err != nil {
-			return nil, err
-		}
-		shipped[t.Schema+"."+t.Name] = stand
-		op.Tables = append(op.Tables, table)
-		op.Placeholders = append(op.Placeholders, qualifiedShard(stand, stand.Shards[0]))
+	ships, err := shipCandidates(ctx, env, sel, refs, narrow, anchor)
+	if err != nil {
+		return nil, err
 	}
-	if len(op.Tables) == 0 {
+	if len(ships) == 0 {
 		return nil, pgerr.Unsupported(hintJoins, "nothing to ship")
 	}
-	benv := *env
-	benv.shipped = shipped
-	if op.Plan, err = planSplit(ctx, &benv, st, sel, desc); err != nil {
+	token := placeholderToken(st.SQL)
+	op, err := planShips(ctx, env, st, sel, desc, anchor.table, ships, token, true)
+	if err != nil {
+		// The tiers could not use a repartitioned table as colocated
+		// (its join with the anchor is under an OR, in a subquery...).
+		op, err = planShips(ctx, env, st, sel, desc, anchor.table, ships, token, false)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if op.Fallback, err = pullNarrowed(env, st, sel, desc, refs, narrow); err != nil {
@@ -64,8 +61,88 @@ func planShipped(ctx context.Context, env *Env, st *Statement, sel *pg_query.Sel
 	return op, nil
 }
 
-// broadcastAnchor picks the distributed table that stays in place, or nil.
-func broadcastAnchor(top *pg_query.SelectStmt, refs []tableRef, narrow map[*catalog.Table]*pullNarrowing) *catalog.Table {
+// shipCandidate is a table a broadcast ships.
+type shipCandidate struct {
+	table *catalog.Table
+	rows  executor.InlineTable
+	// joinColumn, if not empty, is the column of the table the statement
+	// equates with the anchor's distribution column (repartitioning
+	// column); joinIndex is its index among rows' columns.
+	joinColumn string
+	joinIndex  int
+}
+
+// shipCandidates lists the distributed tables other than the anchor, each
+// once, with what they ship.
+func shipCandidates(ctx context.Context, env *Env, sel *pg_query.SelectStmt, refs []tableRef, narrow map[*catalog.Table]*pullNarrowing, anchor tableRef) ([]shipCandidate, error) {
+	count := map[*catalog.Table]int{}
+	for _, r := range refs {
+		if r.table != nil {
+			count[r.table]++
+		}
+	}
+	var ships []shipCandidate
+	seen := map[*catalog.Table]bool{}
+	for _, r := range refs {
+		t := r.table
+		if t == nil || t == anchor.table || t.Method == catalog.MethodReplication || seen[t] {
+			continue
+		}
+		seen[t] = true
+		rows, err := shippedTable(ctx, env, t, narrow[t])
+		if err != nil {
+			return nil, err
+		}
+		c := shipCandidate{table: t, rows: rows}
+		if count[t] == 1 {
+			if c.joinColumn, c.joinIndex, err = repartitionColumn(ctx, env, sel, anchor, r, rows.Names); err != nil {
+				return nil, err
+			}
+		}
+		ships = append(ships, c)
+	}
+	return ships, nil
+}
+
+// planShips plans the statement with the candidates' stand-ins:
+// repartitioned where they can be (and repartition is set), whole
+// otherwise.
+func planShips(ctx context.Context, env *Env, st *Statement, sel *pg_query.SelectStmt, desc *Description, anchor *catalog.Table, ships []shipCandidate, token string, repartition bool) (*executor.Broadcast, error) {
+	op := &executor.Broadcast{}
+	shipped := map[string]*catalog.Table{}
+	for i, c := range ships {
+		name := fmt.Sprintf("%s_%d", token, i)
+		rows := c.rows
+		var stand *catalog.Table
+		var holders []string
+		if repartition && c.joinColumn != "" {
+			var err error
+			stand, rows.Partition, err = partitionedStandIn(env, name, anchor, c)
+			if err != nil {
+				return nil, err
+			}
+			for _, sh := range stand.Shards {
+				holders = append(holders, qualifiedShard(stand, sh))
+			}
+		} else {
+			stand = standIn(env, name)
+			holders = []string{qualifiedShard(stand, stand.Shards[0])}
+		}
+		shipped[c.table.Schema+"."+c.table.Name] = stand
+		op.Tables = append(op.Tables, rows)
+		op.Placeholders = append(op.Placeholders, holders)
+	}
+	benv := *env
+	benv.shipped = shipped
+	var err error
+	if op.Plan, err = planSplit(ctx, &benv, st, sel, desc); err != nil {
+		return nil, err
+	}
+	return op, nil
+}
+
+// broadcastAnchor picks the distributed table that stays in place.
+func broadcastAnchor(top *pg_query.SelectStmt, refs []tableRef, narrow map[*catalog.Table]*pullNarrowing) (tableRef, bool) {
 	count := map[*catalog.Table]int{}
 	for _, r := range refs {
 		if r.table != nil {
@@ -73,7 +150,7 @@ func broadcastAnchor(top *pg_query.SelectStmt, refs []tableRef, narrow map[*cata
 		}
 	}
 	scopes := fromScopes(&pg_query.Node{Node: &pg_query.Node_SelectStmt{SelectStmt: top}})
-	var anchor *catalog.Table
+	var anchor tableRef
 	least := 0
 	for _, r := range refs {
 		t := r.table
@@ -87,11 +164,11 @@ func broadcastAnchor(top *pg_query.SelectStmt, refs []tableRef, narrow map[*cata
 		if n := narrow[t]; n != nil {
 			filters = len(n.where)
 		}
-		if anchor == nil || filters < least {
-			anchor, least = t, filters
+		if anchor.table == nil || filters < least {
+			anchor, least = r, filters
 		}
 	}
-	return anchor
+	return anchor, anchor.table != nil
 }
 
 // shippedTable is how a broadcast reads a table it ships: the columns the

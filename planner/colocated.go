@@ -47,18 +47,7 @@ func colocatedJoin(sel *pg_query.SelectStmt, dists []tableRef) bool {
 		}
 		return -1
 	}
-	var quals []*pg_query.Node
-	var joins func(n *pg_query.Node)
-	joins = func(n *pg_query.Node) {
-		j := n.GetJoinExpr()
-		if j == nil {
-			return
-		}
-		joins(j.Larg)
-		joins(j.Rarg)
-		if j.Quals != nil {
-			quals = append(quals, j.Quals)
-		}
+	quals := topQuals(sel, func(j *pg_query.JoinExpr) {
 		for _, u := range j.UsingClause {
 			col := u.GetString_().GetSval()
 			var tied []int
@@ -71,20 +60,14 @@ func colocatedJoin(sel *pg_query.SelectStmt, dists []tableRef) bool {
 				union(i, tied[0])
 			}
 		}
-	}
-	for _, f := range sel.FromClause {
-		joins(f)
-	}
-	if sel.WhereClause != nil {
-		quals = append(quals, sel.WhereClause)
-	}
+	})
 	for _, q := range quals {
 		for _, c := range conjuncts(q) {
-			e := c.GetAExpr()
-			if e == nil || e.Kind != pg_query.A_Expr_Kind_AEXPR_OP || len(e.Name) != 1 || e.Name[0].GetString_().GetSval() != "=" {
+			l, r, ok := equality(c)
+			if !ok {
 				continue
 			}
-			if l, r := distOf(e.Lexpr), distOf(e.Rexpr); l >= 0 && r >= 0 {
+			if l, r := distOf(l), distOf(r); l >= 0 && r >= 0 {
 				union(l, r)
 			}
 		}

@@ -484,6 +484,8 @@ var planCases = []planCase{
 	{name: "colocated/three-way-via-where", sql: "SELECT count(*) FROM t, u, t AS t2 WHERE t.id = u.uid AND t2.id = u.uid", variant: "colocated"},
 	{name: "colocated/join-on-other-column-pulls", sql: "SELECT count(*) FROM t JOIN u ON u.tid = t.id", variant: "colocated"},
 	{name: "colocated/or-condition-pulls", sql: "SELECT count(*) FROM t JOIN u ON u.uid = t.id OR u.tid = 1", variant: "colocated"},
+	{name: "colocated/repartition-one-broadcast-other", sql: "SELECT count(*) FROM t, u, w WHERE u.tid = t.id AND w.wid = u.uid", variant: "colocated"},
+	{name: "colocated/repartition-with-subquery-in-from", sql: "SELECT t.name, count(*) FROM t JOIN (SELECT 1) AS one(x) ON true JOIN w ON w.wid = t.id GROUP BY t.name", variant: "colocated"},
 	{name: "colocated/other-group-pulls", sql: "SELECT count(*) FROM t JOIN w ON w.wid = t.id", variant: "colocated"},
 	{name: "colocated/insert-select-pushdown", sql: "INSERT INTO u (uid, tid) SELECT id, v::int FROM t WHERE name <> 'x'", variant: "colocated"},
 	{name: "colocated/insert-select-computed-key-through-coordinator", sql: "INSERT INTO u (uid, tid) SELECT id + 1, 0 FROM t", variant: "colocated"},
@@ -750,7 +752,8 @@ func TestPlans(t *testing.T) {
 			}
 		}
 		shell := &fakeShell{values: map[string]string{`'"public"."t_name_idx"'`: "public\x1ft",
-			"pg_catalog.format_type(atttypid": "id\x1einteger\x1fname\x1etext\x1fv\x1enumeric"}}
+			"pg_catalog.format_type(atttypid": "id\x1einteger\x1fname\x1etext\x1fv\x1enumeric",
+			"SELECT atttypid FROM":            "23"}}
 		for table, cols := range fakeTables {
 			shell.values[tableColumnsQuery(table)] = strings.Join(cols, "\x1f")
 		}
@@ -1050,7 +1053,11 @@ func renderOp(lines *[]string, op executor.Operator, depth int) {
 		}
 	case *executor.Broadcast:
 		for i, it := range o.Tables {
-			add("  + ship %s (%s): %s", o.Placeholders[i], strings.Join(it.Names, ", "), it.Sources[0].SQL[0])
+			how := "ship"
+			if p := it.Partition; p != nil {
+				how = fmt.Sprintf("repartition by %s to %d shards", it.Names[p.Column], len(p.Nodes))
+			}
+			add("  + %s %s (%s): %s", how, strings.Join(o.Placeholders[i], ", "), strings.Join(it.Names, ", "), it.Sources[0].SQL[0])
 		}
 		renderOp(lines, o.Plan, depth+1)
 		add("  + else:")

@@ -28,11 +28,26 @@ func TestBroadcastJoin(t *testing.T) {
 	for i := 0; i < 90; i++ {
 		cust = append(cust, fmt.Sprintf("(%d, 'region-%d', %d)", i, i%7, i%3))
 	}
+	var names, visits []string
+	for i := 0; i < 120; i++ {
+		names = append(names, fmt.Sprintf("('user-%d', %d)", i, i%11))
+	}
+	for i := 0; i < 400; i++ {
+		name := fmt.Sprintf("'user-%d'", i%150) // some match no user
+		if i%37 == 0 {
+			name = "NULL"
+		}
+		visits = append(visits, fmt.Sprintf("(%d, %s, %d)", i, name, int64(i)*10_000_000_000%7))
+	}
 	setup := []string{
 		"CREATE TABLE bord (id int PRIMARY KEY, customer int NOT NULL, amount int NOT NULL, pad text NOT NULL)",
 		"CREATE TABLE bcust (cid int PRIMARY KEY, region text NOT NULL, tier int)",
 		"INSERT INTO bord VALUES " + strings.Join(ord, ", "),
 		"INSERT INTO bcust VALUES " + strings.Join(cust, ", "),
+		"CREATE TABLE bname (name text PRIMARY KEY, score int NOT NULL)",
+		"CREATE TABLE bvisit (vid int PRIMARY KEY, name varchar(20), big bigint)",
+		"INSERT INTO bname VALUES " + strings.Join(names, ", "),
+		"INSERT INTO bvisit VALUES " + strings.Join(visits, ", "),
 	}
 	cmpExec(t, ref, setup...)
 	cmpExec(t, dist, setup...)
@@ -44,6 +59,15 @@ func TestBroadcastJoin(t *testing.T) {
 		{name: "anti-join", sql: "SELECT c.cid FROM bcust c WHERE NOT EXISTS (SELECT 1 FROM bord o WHERE o.customer = c.cid AND o.amount < 5)"},
 		{name: "in-subquery", sql: "SELECT count(*) FROM bord o WHERE o.customer IN (SELECT c.cid FROM bcust c WHERE c.region = 'region-3')"},
 		{name: "top-n", sql: "SELECT o.id, o.amount, c.region FROM bord o JOIN bcust c ON c.cid = o.customer ORDER BY o.amount DESC, o.id LIMIT 7", ordered: true},
+		// Repartitioned: the shipped table is joined with the anchor's
+		// distribution column (text with varchar, NULL keys, keys that
+		// match nothing).
+		{name: "repartition-text", sql: "SELECT n.score, count(*), count(v.vid) FROM bname n JOIN bvisit v ON v.name = n.name GROUP BY n.score"},
+		{name: "repartition-left-join", sql: "SELECT n.name, v.vid FROM bname n LEFT JOIN bvisit v ON n.name = v.name AND v.vid % 3 = 0 WHERE n.score < 3"},
+		{name: "repartition-group-by-join-column", sql: "SELECT v.name, count(*) FROM bname n, bvisit v WHERE v.name = n.name AND v.vid > $1 GROUP BY v.name", args: []any{100}},
+		{name: "repartition-router", sql: "SELECT v.vid FROM bname n JOIN bvisit v ON v.name = n.name WHERE n.name = 'user-7' AND v.vid >= 0"},
+		{name: "repartition-and-ship-whole", sql: "SELECT c.region, count(*) FROM bcust c JOIN bord o ON o.customer = c.cid JOIN bvisit v ON v.vid = o.id WHERE v.big > 2 GROUP BY c.region"},
+		{name: "other-type-family-ships-whole", sql: "SELECT count(*) FROM bord o JOIN bvisit v ON v.big = o.id"},
 	}
 	run := func(label string) {
 		t.Helper()
@@ -66,6 +90,27 @@ func TestBroadcastJoin(t *testing.T) {
 	out := explain(queries[0].sql)
 	if !strings.Contains(out, "Broadcast  (actual rows=") || !strings.Contains(out, "Instead, past distgres.max_broadcast_size: Pull\n") {
 		t.Errorf("the join was not shipped:\n%s", out)
+	}
+	for _, q := range queries[7:12] {
+		if len(q.args) > 0 {
+			continue
+		}
+		if out := explain(q.sql); !strings.Contains(out, "Repartition by column ") {
+			t.Errorf("%s: the joined table was not repartitioned:\n%s", q.name, out)
+		}
+	}
+	if out := explain(queries[12].sql); strings.Contains(out, "Repartition by column ") || !strings.Contains(out, "Ship to every node as ") {
+		t.Errorf("a join column of another type family was repartitioned:\n%s", out)
+	}
+
+	// distgres.max_broadcast_size bounds what one node's statements
+	// carry: a repartitioned table sends each node its share only.
+	cmpExec(t, dist, "SET distgres.max_broadcast_size = '12kB'")
+	if out := explain(queries[7].sql); !strings.Contains(out, "Repartition by column ") || strings.Contains(out, "Pull  (actual rows=") {
+		t.Errorf("under the bound per node, the repartitioned join was pulled:\n%s", out)
+	}
+	if out := explain("SELECT count(*) FROM bname n JOIN bvisit v ON v.name = n.name OR v.vid < 0"); !strings.Contains(out, "Pull  (actual rows=") {
+		t.Errorf("the same table shipped whole was not pulled past the bound:\n%s", out)
 	}
 
 	cmpExec(t, dist, "SET distgres.max_broadcast_size = '1kB'")
