@@ -18,6 +18,8 @@ type Steps struct {
 type StepStats struct {
 	Rows int64
 	Time time.Duration
+	// Notes say which of its ways an operator took.
+	Notes []string
 }
 
 // NewSteps returns an empty collection.
@@ -33,6 +35,19 @@ func (s *Steps) For(op Operator) (StepStats, bool) {
 		return StepStats{}, false
 	}
 	return *st, true
+}
+
+// note records, when the runtime collects steps, how op ran.
+func note(rt *Runtime, op Operator, text string) {
+	if rt.Steps == nil {
+		return
+	}
+	st := rt.Steps.stats[op]
+	if st == nil {
+		st = &StepStats{}
+		rt.Steps.stats[op] = st
+	}
+	st.Notes = append(st.Notes, text)
 }
 
 // openStep opens op, measured when the runtime collects steps. Operators
@@ -100,12 +115,16 @@ func appendPlanLines(lines []string, d Description, depth int, steps *Steps) []s
 		arrow = "->  "
 	}
 	line := pad + arrow + d.Operator
-	if st, ok := steps.For(d.Op); ok {
+	st, ran := steps.For(d.Op)
+	if ran {
 		line += fmt.Sprintf("  (actual rows=%d time=%.3f ms)", st.Rows, float64(st.Time.Microseconds())/1000)
 	}
 	lines = append(lines, line)
 	for _, s := range d.Detail {
 		lines = append(lines, pad+"      "+s)
+	}
+	for _, s := range st.Notes {
+		lines = append(lines, pad+"      Ran: "+s)
 	}
 	for _, in := range d.Inputs {
 		lines = appendPlanLines(lines, in, depth+1, steps)

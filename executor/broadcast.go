@@ -28,18 +28,20 @@ type Broadcast struct {
 	Placeholders [][]string
 	Plan         Operator
 	Fallback     Operator
+	// Database is the nodes' shard database, where Plan runs.
+	Database string
 }
 
 // Partitioning splits a shipped table's rows by the anchor's shards.
 type Partitioning struct {
 	// Column is the index of the column whose value picks the shard.
 	Column int
-	// ShardOf returns the index of the anchor's shard a value (text
-	// format) belongs to. A value it cannot place (error) goes to every
-	// shard: it cannot join any row there, only where it belongs.
-	ShardOf func(v []byte) (int, error)
+	// ShardOf returns the index of the anchor's shard a value (in text or
+	// binary format) belongs to. A value it cannot place (error) goes to
+	// every shard: it cannot join any row there, only where it belongs.
+	ShardOf func(v []byte, format int16) (int, error)
 	// Nodes[i] is the node running the fragments of shard i.
-	Nodes []catalog.NodeID
+	Nodes []catalog.Node
 }
 
 var _ Operator = (*Broadcast)(nil)
@@ -61,6 +63,10 @@ func (b *Broadcast) Explain() Description {
 	}
 	pull := Describe(b.Fallback)
 	pull.Operator = "Instead, past distgres.max_broadcast_size: " + pull.Operator
+	if b.repartitions() {
+		d.Detail = append(d.Detail, "Past distgres.max_broadcast_size per node: shipped through temporary tables on the nodes")
+		pull.Operator = "Instead, past distgres.max_broadcast_size in a transaction block: " + pull.Operator
+	}
 	clearFragments(&pull)
 	d.Inputs = append(d.Inputs, pull)
 	return d
@@ -85,6 +91,9 @@ func (b *Broadcast) Open(ctx context.Context, rt *Runtime, params Params) (Rows,
 		}
 		texts, err := shipRows(ctx, &srt, t, p, &acct)
 		if errors.Is(err, errTooLarge) {
+			if b.repartitions() && !rt.InBlock {
+				return b.openCopied(ctx, rt, params)
+			}
 			return openStep(ctx, rt, b.Fallback, params)
 		}
 		if err != nil {
@@ -149,7 +158,7 @@ func shipRows(ctx context.Context, rt *Runtime, t InlineTable, params Params, ac
 		if part == nil {
 			return acct.add(parts[i].size()-before, 0, true)
 		}
-		return acct.add(parts[i].size()-before, part.Nodes[i], false)
+		return acct.add(parts[i].size()-before, part.Nodes[i].ID, false)
 	}
 	for rows.Next() {
 		row := rows.Values()
@@ -160,7 +169,7 @@ func shipRows(ctx context.Context, rt *Runtime, t InlineTable, params Params, ac
 		case row[part.Column] == nil:
 			// NULL joins nothing.
 		default:
-			i, serr := part.ShardOf(row[part.Column])
+			i, serr := part.ShardOf(row[part.Column], TextFormat)
 			if serr == nil && i >= 0 && i < len(parts) {
 				err = add(i, row)
 				break

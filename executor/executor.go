@@ -89,6 +89,10 @@ type Runtime struct {
 	// Steps, when set (EXPLAIN ANALYZE), collects each operator's rows and
 	// time.
 	Steps *Steps
+	// InBlock: the statement runs in a transaction block, whose
+	// connections must not create temporary tables (a transaction that
+	// touched one cannot be prepared for two-phase commit).
+	InBlock bool
 	// Inlined replaces the placeholders of shipped tables (see Broadcast)
 	// by their rows in statements before they are sent.
 	Inlined *strings.Replacer

@@ -147,15 +147,35 @@ func (g *Gather) openBinary(ctx context.Context, rt *Runtime, params Params) (Ro
 
 // writeCopyBinary writes rows as PostgreSQL's binary COPY stream.
 func writeCopyBinary(w *bufio.Writer, rows Rows, budget int64, written *int64) error {
+	writeCopyHeader(w)
+	for rows.Next() {
+		*written += writeCopyRow(w, nil, rows.Values())
+		if budget >= 0 && *written > budget {
+			return errTooLarge
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return writeCopyTrailer(w)
+}
+
+// writeCopyHeader starts a binary COPY stream.
+func writeCopyHeader(w *bufio.Writer) {
 	w.WriteString("PGCOPY\n\xff\r\n\x00")
 	w.Write([]byte{0, 0, 0, 0, 0, 0, 0, 0})
+}
+
+// writeCopyRow writes one row of a binary COPY stream: the fields first,
+// then vals (raw binary values, nil for NULL). It returns the bytes
+// written.
+func writeCopyRow(w *bufio.Writer, first [][]byte, vals [][]byte) int64 {
 	var b [4]byte
-	for rows.Next() {
-		vals := rows.Values()
-		binary.BigEndian.PutUint16(b[:2], uint16(len(vals)))
-		w.Write(b[:2])
-		n := int64(2)
-		for _, v := range vals {
+	binary.BigEndian.PutUint16(b[:2], uint16(len(first)+len(vals)))
+	w.Write(b[:2])
+	n := int64(2)
+	for _, list := range [2][][]byte{first, vals} {
+		for _, v := range list {
 			if v == nil {
 				binary.BigEndian.PutUint32(b[:], 0xFFFFFFFF)
 				w.Write(b[:])
@@ -167,16 +187,13 @@ func writeCopyBinary(w *bufio.Writer, rows Rows, budget int64, written *int64) e
 			w.Write(v)
 			n += 4 + int64(len(v))
 		}
-		*written += n
-		if budget >= 0 && *written > budget {
-			return errTooLarge
-		}
 	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	binary.BigEndian.PutUint16(b[:2], 0xFFFF)
-	_, err := w.Write(b[:2])
+	return n
+}
+
+// writeCopyTrailer ends a binary COPY stream.
+func writeCopyTrailer(w *bufio.Writer) error {
+	_, err := w.Write([]byte{0xFF, 0xFF})
 	return err
 }
 

@@ -108,7 +108,7 @@ func shipCandidates(ctx context.Context, env *Env, sel *pg_query.SelectStmt, ref
 // repartitioned where they can be (and repartition is set), whole
 // otherwise.
 func planShips(ctx context.Context, env *Env, st *Statement, sel *pg_query.SelectStmt, desc *Description, anchor *catalog.Table, ships []shipCandidate, token string, repartition bool) (*executor.Broadcast, error) {
-	op := &executor.Broadcast{}
+	op := &executor.Broadcast{Database: env.ShardDB}
 	shipped := map[string]*catalog.Table{}
 	for i, c := range ships {
 		name := fmt.Sprintf("%s_%d", token, i)

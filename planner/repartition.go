@@ -165,15 +165,15 @@ func columnTypeOID(ctx context.Context, sh Shell, t *catalog.Table, col string) 
 func partitionedStandIn(env *Env, name string, anchor *catalog.Table, c shipCandidate) (*catalog.Table, *executor.Partitioning, error) {
 	stand := &catalog.Table{Schema: "distgres_shipped", Name: name, Method: anchor.Method,
 		DistColumn: c.joinColumn, DistType: anchor.DistType, ColocationID: anchor.ColocationID, Shards: anchor.Shards}
-	part := &executor.Partitioning{Column: c.joinIndex, ShardOf: func(v []byte) (int, error) {
-		return shardIndex(anchor, anchor.DistType, v, executor.TextFormat)
+	part := &executor.Partitioning{Column: c.joinIndex, ShardOf: func(v []byte, format int16) (int, error) {
+		return shardIndex(anchor, anchor.DistType, v, format)
 	}}
 	for _, sh := range anchor.Shards {
 		node, err := placementNode(env, sh)
 		if err != nil {
 			return nil, nil, err
 		}
-		part.Nodes = append(part.Nodes, node.ID)
+		part.Nodes = append(part.Nodes, node)
 	}
 	return stand, part, nil
 }

@@ -1,0 +1,311 @@
+package executor
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/distgres/distgres/catalog"
+	"github.com/distgres/distgres/pgerr"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// When both sides of a join are large, their rows do not fit in statement
+// text: past Runtime.MaxBroadcastBytes a Broadcast that repartitions a
+// table ships through temporary tables instead. On each node running the
+// anchor's shards it holds one session with a transaction open, streams
+// the shipped rows into temporary tables there with binary COPY (a
+// repartitioned table into a table partitioned by the anchor's shard, so
+// each shard's fragment reads its own partition), runs Plan on those
+// sessions and rolls the transactions back, which drops the tables. Only
+// outside transaction blocks: a transaction that touched a temporary table
+// cannot be prepared for two-phase commit; in a block the statement is
+// pulled instead.
+
+// repartitions says whether a table is repartitioned.
+func (b *Broadcast) repartitions() bool {
+	return b.anchorNodes() != nil
+}
+
+// anchorNodes are the nodes running the anchor's shards (Plan's
+// fragments), from a repartitioned table; nil if none is.
+func (b *Broadcast) anchorNodes() []catalog.Node {
+	for _, t := range b.Tables {
+		if t.Partition == nil {
+			continue
+		}
+		var nodes []catalog.Node
+		seen := map[catalog.NodeID]bool{}
+		for _, n := range t.Partition.Nodes {
+			if !seen[n.ID] {
+				seen[n.ID] = true
+				nodes = append(nodes, n)
+			}
+		}
+		return nodes
+	}
+	return nil
+}
+
+func (b *Broadcast) openCopied(ctx context.Context, rt *Runtime, params Params) (Rows, error) {
+	held := &heldConns{db: b.Database, conns: map[catalog.NodeID]*heldConn{}}
+	nodes := b.anchorNodes()
+	for _, n := range nodes {
+		c, err := rt.Conns.Acquire(ctx, n, b.Database)
+		if err != nil {
+			held.end(ctx)
+			return nil, err
+		}
+		h := &heldConn{Conn: c}
+		held.conns[n.ID] = h
+		if _, err := c.PgConn().Exec(ctx, "BEGIN").ReadAll(); err != nil {
+			h.broken = true
+			held.end(ctx)
+			return nil, err
+		}
+	}
+	srt := *rt
+	srt.ResultFormats = nil
+	var pairs []string
+	var total int64
+	for i, t := range b.Tables {
+		p := Params{}
+		if t.UsesParams {
+			p = params
+		}
+		names, err := copyShipped(ctx, &srt, held, nodes, i, t, p, &total)
+		if err != nil {
+			held.end(ctx)
+			return nil, err
+		}
+		for j, name := range names {
+			pairs = append(pairs, b.Placeholders[i][j], name)
+		}
+	}
+	note(rt, b, fmt.Sprintf("shipped %d bytes through temporary tables on %d nodes", total, len(nodes)))
+	prt := *rt
+	prt.Conns = held
+	prt.Inlined = strings.NewReplacer(pairs...)
+	rows, err := openStep(ctx, &prt, b.Plan, params)
+	if err != nil {
+		held.end(ctx)
+		return nil, err
+	}
+	return &heldRows{Rows: rows, held: held, ctx: ctx}, nil
+}
+
+// copyShipped creates shipped table i's temporary tables on the nodes and
+// copies its rows into them. It returns what replaces each of the table's
+// placeholders. total counts the bytes copied, bounded by
+// Runtime.MaxIntermediateBytes.
+func copyShipped(ctx context.Context, rt *Runtime, held *heldConns, nodes []catalog.Node, i int, t InlineTable, params Params, total *int64) ([]string, error) {
+	temp := fmt.Sprintf("distgres_ship_%d", i)
+	cols := make([]string, len(t.Names))
+	for c := range cols {
+		cols[c] = t.Names[c] + " " + t.Types[c]
+	}
+	colList := strings.Join(t.Names, ", ")
+	part := t.Partition
+	var names []string
+	for _, n := range nodes {
+		var ddl []string
+		if part == nil {
+			ddl = append(ddl, "CREATE TEMPORARY TABLE "+temp+" ("+strings.Join(cols, ", ")+")")
+		} else {
+			ddl = append(ddl, "CREATE TEMPORARY TABLE "+temp+" (distgres_shard int, "+strings.Join(cols, ", ")+") PARTITION BY LIST (distgres_shard)")
+			for j, sn := range part.Nodes {
+				if sn.ID == n.ID {
+					ddl = append(ddl, fmt.Sprintf("CREATE TEMPORARY TABLE %s_%d PARTITION OF %s FOR VALUES IN (%d)", temp, j, temp, j))
+				}
+			}
+		}
+		if _, err := held.conns[n.ID].PgConn().Exec(ctx, strings.Join(ddl, "; ")).ReadAll(); err != nil {
+			held.conns[n.ID].broken = true
+			return nil, err
+		}
+	}
+	if part == nil {
+		names = []string{"pg_temp." + temp}
+	} else {
+		for j := range part.Nodes {
+			names = append(names, fmt.Sprintf("(SELECT %s FROM pg_temp.%s_%d)", colList, temp, j))
+		}
+	}
+
+	// One COPY per node, fed by one reader of the sources.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	writers := map[catalog.NodeID]*bufio.Writer{}
+	pipes := map[catalog.NodeID]*io.PipeWriter{}
+	errs := make(chan error, len(nodes))
+	var wg sync.WaitGroup
+	for _, n := range nodes {
+		pr, pw := io.Pipe()
+		pipes[n.ID] = pw
+		writers[n.ID] = bufio.NewWriterSize(pw, 64<<10)
+		writeCopyHeader(writers[n.ID])
+		h := held.conns[n.ID]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := h.PgConn().CopyFrom(ctx, pr, "COPY pg_temp."+temp+" FROM STDIN (FORMAT binary)")
+			pr.CloseWithError(io.ErrClosedPipe)
+			if err != nil {
+				h.broken = true
+				cancel()
+			}
+			errs <- err
+		}()
+	}
+	err := routeRows(ctx, rt, t, params, nodes, writers, total)
+	for id, w := range writers {
+		if err == nil {
+			if err = writeCopyTrailer(w); err == nil {
+				err = w.Flush()
+			}
+		}
+		pipes[id].CloseWithError(err)
+	}
+	wg.Wait()
+	close(errs)
+	for cerr := range errs {
+		// A COPY's own failure explains why the reading stopped.
+		if cerr != nil && (err == nil || errors.Is(err, context.Canceled) || errors.Is(err, io.ErrClosedPipe)) {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return names, nil
+}
+
+// routeRows reads a shipped table's rows (binary) and writes each to the
+// COPY streams of the nodes that need it: every node for a table shipped
+// whole; for a repartitioned one, the node of the shard its value belongs
+// to, with that shard as first column (every shard for a value the
+// coordinator cannot place, none for NULL).
+func routeRows(ctx context.Context, rt *Runtime, t InlineTable, params Params, nodes []catalog.Node, writers map[catalog.NodeID]*bufio.Writer, total *int64) error {
+	rows, err := (&Gather{Targets: t.Sources}).openBinary(ctx, rt, params)
+	if err != nil {
+		return err
+	}
+	part := t.Partition
+	shards := make([][]byte, 0)
+	if part != nil {
+		for j := range part.Nodes {
+			var b [4]byte
+			binary.BigEndian.PutUint32(b[:], uint32(j))
+			shards = append(shards, b[:])
+		}
+	}
+	write := func(node catalog.NodeID, first [][]byte, vals [][]byte) error {
+		w := writers[node]
+		*total += writeCopyRow(w, first, vals)
+		if rt.MaxIntermediateBytes > 0 && *total > rt.MaxIntermediateBytes {
+			return tooLarge(rt.MaxIntermediateBytes)
+		}
+		return nil
+	}
+	for err == nil && rows.Next() {
+		vals := rows.Values()
+		switch {
+		case part == nil:
+			for _, n := range nodes {
+				if err = write(n.ID, nil, vals); err != nil {
+					break
+				}
+			}
+		case vals[part.Column] == nil:
+		default:
+			j, serr := part.ShardOf(vals[part.Column], BinaryFormat)
+			if serr == nil && j >= 0 && j < len(part.Nodes) {
+				err = write(part.Nodes[j].ID, [][]byte{shards[j]}, vals)
+				break
+			}
+			for j, n := range part.Nodes {
+				if err = write(n.ID, [][]byte{shards[j]}, vals); err != nil {
+					break
+				}
+			}
+		}
+	}
+	if err == nil {
+		err = rows.Err()
+	}
+	if _, cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// heldConns lends Plan the sessions holding the shipped tables: one per
+// node, in the shard database.
+type heldConns struct {
+	db    string
+	conns map[catalog.NodeID]*heldConn
+}
+
+type heldConn struct {
+	Conn
+	lent, broken bool
+}
+
+var _ ConnSource = (*heldConns)(nil)
+
+func (h *heldConns) Acquire(ctx context.Context, node catalog.Node, db string) (Conn, error) {
+	c := h.conns[node.ID]
+	if c == nil || db != h.db || c.lent {
+		return nil, pgerr.New(pgerr.InternalError, "no session holding the shipped rows on node %s for this fragment", node.Name)
+	}
+	c.lent = true
+	return lentConn{c}, nil
+}
+
+// end rolls back the held sessions' transactions (dropping the shipped
+// tables) and returns them.
+func (h *heldConns) end(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	for _, c := range h.conns {
+		broken := c.broken || c.PgConn().IsClosed()
+		if !broken {
+			if _, err := c.PgConn().Exec(ctx, "ROLLBACK").ReadAll(); err != nil {
+				broken = true
+			}
+		}
+		c.Conn.Release(broken)
+	}
+	h.conns = nil
+}
+
+// lentConn is a held session lent to one fragment: releasing it hands it
+// back to the Broadcast, which returns it to the pool at the end.
+type lentConn struct{ c *heldConn }
+
+func (l lentConn) PgConn() *pgconn.PgConn { return l.c.PgConn() }
+func (l lentConn) Retryable() bool        { return false }
+func (l lentConn) Release(broken bool) {
+	l.c.lent = false
+	l.c.broken = l.c.broken || broken
+}
+
+// heldRows returns the held sessions when the statement's rows close.
+type heldRows struct {
+	Rows
+	held *heldConns
+	ctx  context.Context
+	once sync.Once
+}
+
+func (r *heldRows) Close() (string, error) {
+	tag, err := r.Rows.Close()
+	r.once.Do(func() { r.held.end(r.ctx) })
+	return tag, err
+}
