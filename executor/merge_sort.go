@@ -12,6 +12,10 @@ import (
 type MergeSort struct {
 	Input *Gather
 	Keys  []SortKey
+	// DistinctOn, when above 0, passes only the first of the rows equal
+	// in the first DistinctOn keys (SELECT DISTINCT ON, each node having
+	// kept its own first row of each group).
+	DistinctOn int
 }
 
 var _ Operator = (*MergeSort)(nil)
@@ -31,7 +35,7 @@ func (m *MergeSort) Open(ctx context.Context, rt *Runtime, params Params) (Rows,
 			}
 		}
 	}
-	r := &mergeRows{streams: streams, keys: keys, last: -1, cancel: cancel}
+	r := &mergeRows{streams: streams, keys: keys, last: -1, cancel: cancel, distinctOn: m.DistinctOn}
 	for i, s := range streams {
 		if s.Next() {
 			r.h = append(r.h, i)
@@ -51,6 +55,9 @@ func (m *MergeSort) Explain() Description {
 	for _, k := range m.Keys {
 		d.Detail = append(d.Detail, fmt.Sprintf("key: column %d desc=%v nulls_first=%v", k.Col+1, k.Desc, k.NullsFirst))
 	}
+	if m.DistinctOn > 0 {
+		d.Detail = append(d.Detail, fmt.Sprintf("first row of each group of the first %d keys (DISTINCT ON)", m.DistinctOn))
+	}
 	return d
 }
 
@@ -63,6 +70,10 @@ type mergeRows struct {
 	last   int // stream whose row was returned last (-1: none yet)
 	err    error
 	cancel context.CancelFunc
+	// distinctOn and prev: with DISTINCT ON, the number of group keys and
+	// the last returned row's key values (other columns nil).
+	distinctOn int
+	prev       [][]byte
 }
 
 func (r *mergeRows) Len() int { return len(r.h) }
@@ -84,6 +95,39 @@ func (r *mergeRows) Pop() any {
 func (r *mergeRows) heapify() { heap.Init(r) }
 
 func (r *mergeRows) Next() bool {
+	for r.advance() {
+		if r.distinctOn == 0 {
+			return true
+		}
+		row := r.Values()
+		if r.prev != nil && compareRows(r.keys[:r.distinctOn], r.prev, row) == 0 {
+			continue // a later row of the group just returned
+		}
+		r.remember(row)
+		return true
+	}
+	return false
+}
+
+// remember keeps the group keys of row, the one being returned.
+func (r *mergeRows) remember(row [][]byte) {
+	if r.prev == nil {
+		r.prev = make([][]byte, len(row))
+	}
+	for _, k := range r.keys[:r.distinctOn] {
+		if row[k.Col] == nil {
+			r.prev[k.Col] = nil
+			continue
+		}
+		r.prev[k.Col] = append(r.prev[k.Col][:0], row[k.Col]...)
+		if r.prev[k.Col] == nil {
+			r.prev[k.Col] = []byte{}
+		}
+	}
+}
+
+// advance moves to the next row in key order.
+func (r *mergeRows) advance() bool {
 	if r.err != nil {
 		return false
 	}

@@ -11,7 +11,7 @@ import (
 // planMergeScatter runs the query on every node holding shards (each node
 // over the union of its shards) and merges: merge sort for ORDER BY, the
 // coordinator applies LIMIT/OFFSET after pushing LIMIT+OFFSET down.
-func planMergeScatter(ctx context.Context, env *Env, st *Statement, sel *pg_query.SelectStmt, desc *Description) (executor.Operator, error) {
+func planMergeScatter(ctx context.Context, env *Env, st *Statement, sel *pg_query.SelectStmt, desc *Description, distinctOn int) (executor.Operator, error) {
 	if sel.LimitOption == pg_query.LimitOption_LIMIT_OPTION_WITH_TIES {
 		return nil, pgerr.Unsupported("Use LIMIT without WITH TIES.", "FETCH ... WITH TIES over many shards is not supported yet")
 	}
@@ -81,7 +81,7 @@ func planMergeScatter(ctx context.Context, env *Env, st *Statement, sel *pg_quer
 	}
 	var root executor.Operator = g
 	if len(keys) > 0 {
-		root = &executor.MergeSort{Input: g, Keys: keys}
+		root = &executor.MergeSort{Input: g, Keys: keys, DistinctOn: distinctOn}
 	}
 	if limit.Set || offset.Set {
 		root = &executor.Limit{Input: root, Limit: limit, Offset: offset}

@@ -289,13 +289,16 @@ func planSplit(ctx context.Context, env *Env, st *Statement, sel *pg_query.Selec
 	// equal rows cannot come from two nodes, that is when the distribution
 	// column is among the distinct values (also when the groups are whole
 	// on the nodes).
+	if isDistinctOn(sel) && !distinctOnDist(sel, shape) {
+		return planDistinctOn(ctx, env, st, sel, desc)
+	}
 	if len(sel.DistinctClause) > 0 && !distinctOnDist(sel, shape) {
 		if grouped, ok := distinctAsGroups(sel, desc); ok {
 			return planTwoPhaseAggregate(ctx, env, st, grouped, desc)
 		}
 		return nil, pgerr.Unsupported("Include the distribution column in the select list.", "SELECT DISTINCT over many shards is only supported when the distribution column is selected")
 	}
-	return planMergeScatter(ctx, env, st, sel, desc)
+	return planMergeScatter(ctx, env, st, sel, desc, 0)
 }
 
 // inTopFrom says whether rv is a direct FROM item (or part of a join tree

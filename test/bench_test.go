@@ -318,7 +318,9 @@ func BenchmarkCopyIngest(b *testing.B) {
 // BenchmarkDistributedQueries compares query shapes over 1M rows with one
 // stock PostgreSQL holding the same data: a join of colocated tables with
 // GROUP BY (pushed down whole), a join on a column that is not the
-// distribution column of both (recursive planning), a top-N (ORDER BY ...
+// distribution column of both (recursive planning: the filtered side
+// shipped), the same with both sides large (1M rows each: one
+// repartitioned through temporary tables on the nodes), a top-N (ORDER BY ...
 // LIMIT 10 merged from per-shard top-Ns), and a top-N over a colocated
 // join. ratio is stock PostgreSQL's time over distgres's: above 1,
 // distgres is faster.
@@ -330,21 +332,24 @@ func BenchmarkDistributedQueries(b *testing.B) {
 		"CREATE TABLE orders (id bigint PRIMARY KEY, customer int NOT NULL, amount numeric NOT NULL, placed date NOT NULL)",
 		"CREATE TABLE order_lines (order_id bigint NOT NULL, line int NOT NULL, qty int NOT NULL, PRIMARY KEY (order_id, line))",
 		"CREATE TABLE customers (cid int PRIMARY KEY, region text NOT NULL)",
+		"CREATE TABLE payments (pid bigint PRIMARY KEY, order_id bigint NOT NULL, paid numeric NOT NULL)",
 	}
 	load := []string{
 		"COPY orders FROM STDIN",
 		"COPY order_lines FROM STDIN",
 		"COPY customers FROM STDIN",
+		"COPY payments FROM STDIN",
 	}
-	var orders, lines, customers bytes.Buffer
+	var orders, lines, customers, payments bytes.Buffer
 	for i := 1; i <= 1_000_000; i++ {
 		fmt.Fprintf(&orders, "%d\t%d\t%d.%02d\t2026-%02d-%02d\n", i, i%50_000, i%1000, i%100, i%12+1, i%28+1)
 		fmt.Fprintf(&lines, "%d\t1\t%d\n", i, i%7+1)
+		fmt.Fprintf(&payments, "%d\t%d\t%d.%02d\n", 2_000_000+i, (i*7919)%1_000_000+1, i%1000, i%100)
 	}
 	for i := 0; i < 50_000; i++ {
 		fmt.Fprintf(&customers, "%d\tregion-%d\n", i, i%20)
 	}
-	data := [][]byte{orders.Bytes(), lines.Bytes(), customers.Bytes()}
+	data := [][]byte{orders.Bytes(), lines.Bytes(), customers.Bytes(), payments.Bytes()}
 	for _, url := range []string{ref, c.ClientURL} {
 		conn := connectMode(b, url, pgx.QueryExecModeSimpleProtocol)
 		for _, s := range setup {
@@ -364,6 +369,7 @@ func BenchmarkDistributedQueries(b *testing.B) {
 	queries := []struct{ name, sql string }{
 		{"colocated-join-group-by", "SELECT l.qty, count(*), sum(o.amount) FROM orders o JOIN order_lines l ON l.order_id = o.id GROUP BY l.qty"},
 		{"non-colocated-join", "SELECT c.region, count(*) FROM orders o JOIN customers c ON c.cid = o.customer WHERE o.placed = '2026-03-05' GROUP BY c.region"},
+		{"large-non-colocated-join", "SELECT count(*), sum(p.paid - o.amount) FROM orders o JOIN payments p ON p.order_id = o.id"},
 		{"top-n", "SELECT id, amount FROM orders ORDER BY amount DESC, id LIMIT 10"},
 		{"colocated-join-top-n", "SELECT o.id, l.qty FROM orders o JOIN order_lines l ON l.order_id = o.id WHERE o.customer = 7 ORDER BY o.amount DESC, o.id LIMIT 10"},
 	}

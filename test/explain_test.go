@@ -53,6 +53,10 @@ func TestExplain(t *testing.T) {
 			[]string{"Distributed execution: 10 rows in", "Aggregate  (actual rows=10 time=", "->  Gather  (actual rows=30 time="}},
 		{"EXPLAIN ANALYZE SELECT id FROM ex ORDER BY id LIMIT 5", nil,
 			[]string{"Limit  (actual rows=5 time=", "->  Merge Sort  (actual rows=5 time="}},
+		// DISTINCT ON merges the nodes' first rows of each of the ten
+		// groups, keeping the first of each group.
+		{"EXPLAIN ANALYZE SELECT DISTINCT ON (v) v, id FROM ex ORDER BY v, id DESC", nil,
+			[]string{"Distributed plan: pushdown with merge", "Merge Sort  (actual rows=10 time=", "first row of each group of the first 1 keys (DISTINCT ON)", "Node node2: SELECT DISTINCT ON (v) v, id FROM"}},
 		{"EXPLAIN SELECT ex.v, count(*) FROM ex JOIN ex2 USING (id) GROUP BY ex.v", nil,
 			[]string{"Distributed plan: pushdown with merge", "JOIN \"public\".\"ex2_", "Tasks: 3"}},
 		{"EXPLAIN INSERT INTO ex2 SELECT id, v FROM ex WHERE v > 5", nil,
