@@ -283,7 +283,15 @@ func planSplit(ctx context.Context, env *Env, st *Statement, sel *pg_query.Selec
 	}
 	aggregated := len(sel.GroupClause) > 0 || containsAggregate(&pg_query.Node{Node: &pg_query.Node_SelectStmt{SelectStmt: sel}}) || sel.HavingClause != nil
 	if aggregated && !groupsByDistColumn(sel, shape) {
-		return planTwoPhaseAggregate(ctx, env, st, sel, desc)
+		op, err := planTwoPhaseAggregate(ctx, env, st, sel, desc)
+		if err != nil && pullable(err) {
+			// Expressions over the aggregates: PostgreSQL finishes them
+			// over the groups, if those can be computed.
+			if fop, ferr := planAggregateFinish(ctx, env, st, sel, desc); ferr == nil {
+				return fop, nil
+			}
+		}
+		return op, err
 	}
 	// Each node removes duplicates among its own rows only: right when
 	// equal rows cannot come from two nodes, that is when the distribution

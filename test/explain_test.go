@@ -57,6 +57,10 @@ func TestExplain(t *testing.T) {
 		// groups, keeping the first of each group.
 		{"EXPLAIN ANALYZE SELECT DISTINCT ON (v) v, id FROM ex ORDER BY v, id DESC", nil,
 			[]string{"Distributed plan: pushdown with merge", "Merge Sort  (actual rows=10 time=", "first row of each group of the first 1 keys (DISTINCT ON)", "Node node2: SELECT DISTINCT ON (v) v, id FROM"}},
+		// Expressions over aggregates: groups combined by the
+		// coordinator, finished by PostgreSQL.
+		{"EXPLAIN ANALYZE SELECT v % 3 AS m, sum(id) / count(*) FROM ex GROUP BY v % 3 HAVING max(id) - min(id) > 10 ORDER BY 2 DESC", nil,
+			[]string{"Distributed plan: pushdown with merge", "Finish in PostgreSQL  (actual rows=3 time=", "FROM distgres_shipped_", "->  Aggregate  (actual rows=3 time=", "max of partial column 4"}},
 		{"EXPLAIN SELECT ex.v, count(*) FROM ex JOIN ex2 USING (id) GROUP BY ex.v", nil,
 			[]string{"Distributed plan: pushdown with merge", "JOIN \"public\".\"ex2_", "Tasks: 3"}},
 		{"EXPLAIN INSERT INTO ex2 SELECT id, v FROM ex WHERE v > 5", nil,
