@@ -11,11 +11,55 @@ import (
 
 // deparse turns one statement back into SQL text.
 func deparse(stmt *pg_query.Node) (string, error) {
+	if isQuery(stmt) && subscriptsArrayConstructor(stmt) {
+		stmt = clone(stmt)
+		parenthesizeArraySubscripts(stmt)
+	}
 	sql, err := pg_query.Deparse(&pg_query.ParseResult{Stmts: []*pg_query.RawStmt{{Stmt: stmt}}})
 	if err != nil {
 		return "", fmt.Errorf("planner: deparse: %w", err)
 	}
 	return sql, nil
+}
+
+// The deparser prints a subscript of an array constructor,
+// (ARRAY[a, b])[i], without the parentheses PostgreSQL needs. Such an
+// array becomes a scalar subquery, (SELECT ARRAY[a, b])[i], which the
+// deparser parenthesizes and which yields the same value.
+
+// isQuery says whether stmt is a query or DML (where a subquery may stand;
+// in DDL expressions it may not).
+func isQuery(stmt *pg_query.Node) bool {
+	switch stmt.Node.(type) {
+	case *pg_query.Node_SelectStmt, *pg_query.Node_InsertStmt, *pg_query.Node_UpdateStmt, *pg_query.Node_DeleteStmt:
+		return true
+	}
+	return false
+}
+
+func subscriptsArrayConstructor(stmt *pg_query.Node) bool {
+	found := false
+	WalkNodes(stmt, func(n *pg_query.Node) {
+		if ind := n.GetAIndirection(); ind != nil && ind.Arg.GetAArrayExpr() != nil {
+			found = true
+		}
+	})
+	return found
+}
+
+func parenthesizeArraySubscripts(stmt *pg_query.Node) {
+	WalkNodes(stmt, func(n *pg_query.Node) {
+		ind := n.GetAIndirection()
+		if ind == nil || ind.Arg.GetAArrayExpr() == nil {
+			return
+		}
+		sub := &pg_query.SelectStmt{TargetList: []*pg_query.Node{pg_query.MakeResTargetNodeWithVal(ind.Arg, -1)}}
+		ind.Arg = &pg_query.Node{Node: &pg_query.Node_SubLink{SubLink: &pg_query.SubLink{
+			SubLinkType: pg_query.SubLinkType_EXPR_SUBLINK,
+			Subselect:   &pg_query.Node{Node: &pg_query.Node_SelectStmt{SelectStmt: sub}},
+			Location:    -1,
+		}}}
+	})
 }
 
 // parseOne parses text holding exactly one statement.
