@@ -766,7 +766,8 @@ func TestPlans(t *testing.T) {
 		}
 		shell := &fakeShell{values: map[string]string{`'"public"."t_name_idx"'`: "public\x1ft",
 			"pg_catalog.format_type(atttypid": "id\x1einteger\x1fname\x1etext\x1fv\x1enumeric",
-			"SELECT atttypid FROM":            "23"}}
+			"SELECT atttypid FROM":            "23",
+			"datlocprovider = 'c'":            "t"}}
 		for table, cols := range fakeTables {
 			shell.values[tableColumnsQuery(table)] = strings.Join(cols, "\x1f")
 		}

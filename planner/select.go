@@ -260,8 +260,27 @@ func planSelect(ctx context.Context, env *Env, st *Statement, sel *pg_query.Sele
 }
 
 // planSplit plans a query over distgres tables with the router and the
-// merge tiers; 0A000 means neither can run it.
+// merge tiers; 0A000 means neither can run it. A plan whose coordinator
+// steps order text is only used when that text sorts as in the C
+// collation.
 func planSplit(ctx context.Context, env *Env, st *Statement, sel *pg_query.SelectStmt, desc *Description) (executor.Operator, error) {
+	op, err := planTiers(ctx, env, st, sel, desc)
+	if err != nil || !executor.ComparesText(op) {
+		return op, err
+	}
+	byteOrder, err := textSortsAsC(ctx, env, st.Node)
+	if err != nil {
+		return nil, err
+	}
+	if !byteOrder {
+		return nil, pgerr.Unsupported("Order by the C collation (COLLATE \"C\"), or fix the distribution column to one value.",
+			"ordering text of a collation other than C over many shards is not supported yet")
+	}
+	return op, nil
+}
+
+// planTiers is planSplit without the check of text order.
+func planTiers(ctx context.Context, env *Env, st *Statement, sel *pg_query.SelectStmt, desc *Description) (executor.Operator, error) {
 	shape, err := classify(env, st.Node)
 	if err != nil {
 		return nil, err
