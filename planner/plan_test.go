@@ -523,7 +523,8 @@ var planCases = []planCase{
 	{name: "agg/finish-having-expression", sql: "SELECT name FROM t GROUP BY name HAVING sum(v) / count(*) > 2"},
 	{name: "agg/finish-having-bad-constant", sql: "SELECT name FROM t GROUP BY name HAVING count(*) > 'x'"},
 	{name: "pull/order-by-non-c-collation", sql: `SELECT name FROM t ORDER BY name COLLATE "en_US"`},
-	{name: "pull/union-over-shards", sql: "SELECT id FROM t UNION ALL SELECT rid FROM r"},
+	{name: "union/all-with-casts", sql: "SELECT id, v FROM t WHERE v > 1 UNION ALL SELECT rid, 2 FROM r UNION ALL SELECT k, 1.5 FROM m"},
+	{name: "union/all-over-shards", sql: "SELECT id FROM t UNION ALL SELECT rid FROM r"},
 	{name: "pull/subquery-without-key", sql: "SELECT * FROM (SELECT * FROM t WHERE name = 'x') s"},
 	{name: "error/copy-server-file", sql: "COPY t FROM '/tmp/rows.csv'", code: "0A000"},
 	// COPY's options are checked as PostgreSQL checks them (the fake shell
@@ -1076,6 +1077,10 @@ func renderOp(lines *[]string, op executor.Operator, depth int) {
 		renderOp(lines, o.Plan, depth+1)
 		add("  + else:")
 		renderOp(lines, o.Fallback, depth+1)
+	case *executor.Append:
+		for _, in := range o.Inputs {
+			renderOp(lines, in, depth+1)
+		}
 	case *executor.Finish:
 		add("  + groups as %s(%s) typed %s", o.Placeholder, strings.Join(o.Names, ", "), strings.Join(o.Types, ", "))
 		renderOp(lines, o.Input, depth+1)

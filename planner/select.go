@@ -251,6 +251,11 @@ func planSelect(ctx context.Context, env *Env, st *Statement, sel *pg_query.Sele
 	}
 	p := &Plan{Kind: KindQuery, ParamOIDs: desc.ParamOIDs, Columns: desc.Columns}
 	p.Root, err = planSplit(ctx, env, st, sel, desc)
+	if branches := unionAllBranches(sel); err != nil && pullable(err) && branches != nil {
+		if root, uerr := planUnionAll(ctx, env, branches, desc); uerr == nil {
+			p.Root, err = root, nil
+		}
+	}
 	if err != nil && pullable(err) {
 		if p.Root, err = planShipped(ctx, env, st, sel, desc); err != nil {
 			p.Root, err = planPull(ctx, env, st, sel, desc)
