@@ -53,6 +53,10 @@ func (b *Broadcast) Explain() Description {
 	clearFragments(&plan) // placeholders, not SQL a node can plan
 	d := Description{Operator: "Broadcast", Inputs: []Description{plan}}
 	for i, t := range b.Tables {
+		if t.Source != nil {
+			d.Inputs = append(d.Inputs, Description{Operator: fmt.Sprintf("Ship to every node as %s the rows of", b.Placeholders[i][0]), Inputs: []Description{Describe(t.Source)}})
+			continue
+		}
 		g := (&Gather{Targets: t.Sources}).Explain()
 		g.Operator = fmt.Sprintf("Ship to every node as %s", b.Placeholders[i][0])
 		if t.Partition != nil {
@@ -143,7 +147,7 @@ func (a *shipAccount) add(n int64, node catalog.NodeID, whole bool) error {
 // shipRows reads a shipped table's rows as VALUES queries: one, or one
 // per shard of the anchor when t is repartitioned.
 func shipRows(ctx context.Context, rt *Runtime, t InlineTable, params Params, acct *shipAccount) ([]string, error) {
-	rows, err := (&Gather{Targets: t.Sources, Text: true}).Open(ctx, rt, params)
+	rows, err := t.open(ctx, rt, params, TextFormat)
 	if err != nil {
 		return nil, err
 	}

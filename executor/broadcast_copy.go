@@ -192,7 +192,7 @@ func copyShipped(ctx context.Context, rt *Runtime, held *heldConns, nodes []cata
 // to, with that shard as first column (every shard for a value the
 // coordinator cannot place, none for NULL).
 func routeRows(ctx context.Context, rt *Runtime, t InlineTable, params Params, nodes []catalog.Node, writers map[catalog.NodeID]*bufio.Writer, total *int64) error {
-	rows, err := (&Gather{Targets: t.Sources}).openBinary(ctx, rt, params)
+	rows, err := t.open(ctx, rt, params, BinaryFormat)
 	if err != nil {
 		return err
 	}

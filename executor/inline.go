@@ -13,6 +13,9 @@ import (
 type InlineTable struct {
 	// Sources yield the table's rows (every shard once), in column order.
 	Sources []Target
+	// Source, if set instead, computes the rows: a subquery planned on its
+	// own (it gets the statement's parameters).
+	Source Operator
 	// Names and Types are the columns' quoted names and SQL types.
 	Names, Types []string
 	// UsesParams: the sources' conditions use the statement's parameters.
@@ -91,7 +94,7 @@ func (in *Inline) Open(ctx context.Context, rt *Runtime, params Params) (Rows, e
 // or an empty typed row set. Past budget bytes (> 0) it stops with
 // errTooLarge.
 func readValues(ctx context.Context, rt *Runtime, t InlineTable, params Params, budget int64) (string, int64, error) {
-	rows, err := (&Gather{Targets: t.Sources, Text: true}).Open(ctx, rt, params)
+	rows, err := t.open(ctx, rt, params, TextFormat)
 	if err != nil {
 		return "", 0, err
 	}
@@ -111,6 +114,19 @@ func readValues(ctx context.Context, rt *Runtime, t InlineTable, params Params, 
 		return "", 0, err
 	}
 	return v.query(t.Names, t.Types), v.size(), nil
+}
+
+// open starts reading the table's rows, every column in format.
+func (t InlineTable) open(ctx context.Context, rt *Runtime, params Params, format int16) (Rows, error) {
+	if t.Source != nil {
+		srt := *rt
+		srt.ResultFormats = []int16{format}
+		return openStep(ctx, &srt, t.Source, params)
+	}
+	if format == BinaryFormat {
+		return (&Gather{Targets: t.Sources}).openBinary(ctx, rt, params)
+	}
+	return (&Gather{Targets: t.Sources, Text: true}).Open(ctx, rt, params)
 }
 
 // valuesText writes rows (text format) as a query of typed VALUES.

@@ -29,6 +29,9 @@ import (
 // the anchor is the one the WHERE filters least (the others, filtered, are
 // the smaller ones to ship).
 func planShipped(ctx context.Context, env *Env, st *Statement, sel *pg_query.SelectStmt, desc *Description) (executor.Operator, error) {
+	if err := requireCOrder(ctx, env, st.Node); err != nil {
+		return nil, err
+	}
 	refs := resolveAll(env, st.Node)
 	narrow, err := narrowPulls(ctx, env, st.Node, refs)
 	if err != nil {
@@ -204,6 +207,9 @@ func shippedTable(ctx context.Context, env *Env, t *catalog.Table, n *pullNarrow
 	return executor.InlineTable{Sources: sources, Names: names, Types: types, UsesParams: n.usesParams()}, nil
 }
 
+// standInSchema names stand-ins' schema (no such schema exists).
+const standInSchema = "distgres_shipped"
+
 // standIn is the reference table a shipped table is planned as: on every
 // active node, named so that its rendered name is a placeholder no
 // statement contains by chance.
@@ -212,7 +218,7 @@ func standIn(env *Env, name string) *catalog.Table {
 	for _, n := range env.Catalog.ActiveNodes() {
 		nodes = append(nodes, n.ID)
 	}
-	return &catalog.Table{Schema: "distgres_shipped", Name: name, Method: catalog.MethodReplication,
+	return &catalog.Table{Schema: standInSchema, Name: name, Method: catalog.MethodReplication,
 		Shards: []catalog.Shard{{ID: 0, Placements: nodes}}}
 }
 

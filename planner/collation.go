@@ -4,9 +4,25 @@ import (
 	"context"
 	"strings"
 
+	"github.com/distgres/distgres/pgerr"
 	"github.com/distgres/distgres/sqlquote"
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 )
+
+// requireCOrder fails with 0A000 unless the statement's text sorts as in
+// the C collation: rows shipped as typed VALUES carry the default
+// collation (C on the nodes), not their columns' own.
+func requireCOrder(ctx context.Context, env *Env, stmt *pg_query.Node) error {
+	ok, err := textSortsAsC(ctx, env, stmt)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return pgerr.Unsupported("Use text of the C collation, or fix the distribution column to one value.",
+			"shipping rows of text of a collation other than C between nodes is not supported yet")
+	}
+	return nil
+}
 
 // textSortsAsC says whether the text a statement reads sorts as in the C
 // collation (byte order, the coordinator's): no COLLATE clause names

@@ -1072,6 +1072,11 @@ func renderOp(lines *[]string, op executor.Operator, depth int) {
 			if p := it.Partition; p != nil {
 				how = fmt.Sprintf("repartition by %s to %d shards", it.Names[p.Column], len(p.Nodes))
 			}
+			if it.Source != nil {
+				add("  + ship %s (%s) typed %s, rows of:", o.Placeholders[i][0], strings.Join(it.Names, ", "), strings.Join(it.Types, ", "))
+				renderOp(lines, it.Source, depth+1)
+				continue
+			}
 			add("  + %s %s (%s): %s", how, strings.Join(o.Placeholders[i], ", "), strings.Join(it.Names, ", "), it.Sources[0].SQL[0])
 		}
 		renderOp(lines, o.Plan, depth+1)

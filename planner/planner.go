@@ -112,6 +112,12 @@ type tableRef struct {
 // resolve looks a RangeVar up in the catalog, with the default search path
 // (a table a broadcast plan ships resolves to its stand-in).
 func resolve(env *Env, rv *pg_query.RangeVar) *catalog.Table {
+	if rv.Schemaname == standInSchema && env.shipped != nil {
+		// A subquery planned on its own (see planRecursive).
+		if s, ok := env.shipped[rv.Schemaname+"."+rv.Relname]; ok {
+			return s
+		}
+	}
 	t := lookupTable(env, rv)
 	if t != nil && env.shipped != nil {
 		if s, ok := env.shipped[t.Schema+"."+t.Name]; ok {

@@ -163,7 +163,7 @@ func columnTypeOID(ctx context.Context, sh Shell, t *catalog.Table, col string) 
 // distributed by the join column. Its rendered shard names are
 // placeholders no statement contains by chance.
 func partitionedStandIn(env *Env, name string, anchor *catalog.Table, c shipCandidate) (*catalog.Table, *executor.Partitioning, error) {
-	stand := &catalog.Table{Schema: "distgres_shipped", Name: name, Method: anchor.Method,
+	stand := &catalog.Table{Schema: standInSchema, Name: name, Method: anchor.Method,
 		DistColumn: c.joinColumn, DistType: anchor.DistType, ColocationID: anchor.ColocationID, Shards: anchor.Shards}
 	part := &executor.Partitioning{Column: c.joinIndex, ShardOf: func(v []byte, format int16) (int, error) {
 		return shardIndex(anchor, anchor.DistType, v, format)

@@ -257,6 +257,11 @@ func planSelect(ctx context.Context, env *Env, st *Statement, sel *pg_query.Sele
 		}
 	}
 	if err != nil && pullable(err) {
+		if root, rerr := planRecursive(ctx, env, st, sel, desc); rerr == nil {
+			p.Root, err = root, nil
+		}
+	}
+	if err != nil && pullable(err) {
 		if p.Root, err = planShipped(ctx, env, st, sel, desc); err != nil {
 			p.Root, err = planPull(ctx, env, st, sel, desc)
 		}
@@ -273,13 +278,8 @@ func planSplit(ctx context.Context, env *Env, st *Statement, sel *pg_query.Selec
 	if err != nil || !executor.ComparesText(op) {
 		return op, err
 	}
-	byteOrder, err := textSortsAsC(ctx, env, st.Node)
-	if err != nil {
+	if err := requireCOrder(ctx, env, st.Node); err != nil {
 		return nil, err
-	}
-	if !byteOrder {
-		return nil, pgerr.Unsupported("Order by the C collation (COLLATE \"C\"), or fix the distribution column to one value.",
-			"ordering text of a collation other than C over many shards is not supported yet")
 	}
 	return op, nil
 }

@@ -359,3 +359,18 @@ func cmpCanonicalNumeric(v string) string {
 	}
 	return hex.EncodeToString(out)
 }
+
+// cmpEach runs every query in every client mode on stock PostgreSQL and
+// on distgres and reports each difference, under label.
+func cmpEach(t *testing.T, ctx context.Context, ref, dist *pgx.Conn, label string, queries []cmpQuery) {
+	t.Helper()
+	for _, q := range queries {
+		for _, mode := range cmpModes {
+			want := cmpRun(ctx, ref, mode, q.sql, q.args)
+			got := cmpRun(ctx, dist, mode, q.sql, q.args)
+			if d := cmpCompare(q, want, got); d != "" {
+				t.Errorf("%s %s (%s): %s", label, q.name, mode.name, d)
+			}
+		}
+	}
+}

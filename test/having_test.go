@@ -36,13 +36,5 @@ func TestHavingParams(t *testing.T) {
 		{name: "finish-param-in-select", sql: "SELECT g, count(*) * $1::int FROM hp GROUP BY g", args: []any{3}},
 		{name: "finish-bad-param", sql: "SELECT g FROM hp GROUP BY g HAVING sum(v) / count(*) > $1", args: []any{"abc"}, wantErr: "22P02"},
 	}
-	for _, q := range queries {
-		for _, mode := range cmpModes {
-			want := cmpRun(ctx, ref, mode, q.sql, q.args)
-			got := cmpRun(ctx, dist, mode, q.sql, q.args)
-			if d := cmpCompare(q, want, got); d != "" {
-				t.Errorf("%s (%s): %s", q.name, mode.name, d)
-			}
-		}
-	}
+	cmpEach(t, ctx, ref, dist, "having", queries)
 }

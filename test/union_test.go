@@ -35,19 +35,7 @@ func TestUnionAllAppend(t *testing.T) {
 		{name: "aggregates", sql: "SELECT w, count(*) FROM uref GROUP BY w UNION ALL SELECT id % 3, sum(id) FROM uapp GROUP BY id % 3"},
 		{name: "routed-and-merged", sql: "SELECT s FROM uapp WHERE id = $1 UNION ALL (SELECT t FROM uref ORDER BY rid DESC LIMIT 2)", args: []any{17}},
 	}
-	run := func(label string) {
-		t.Helper()
-		for _, q := range queries {
-			for _, mode := range cmpModes {
-				want := cmpRun(ctx, ref, mode, q.sql, q.args)
-				got := cmpRun(ctx, dist, mode, q.sql, q.args)
-				if d := cmpCompare(q, want, got); d != "" {
-					t.Errorf("%s %s (%s): %s", label, q.name, mode.name, d)
-				}
-			}
-		}
-	}
-	run("committed")
+	cmpEach(t, ctx, ref, dist, "committed", queries)
 	out := textLines(t, ctx, dist, "EXPLAIN SELECT id FROM uapp UNION ALL SELECT rid FROM uref", pgx.QueryExecModeSimpleProtocol)
 	if !strings.Contains(out, "Append") || strings.Contains(out, "Pull") {
 		t.Errorf("the UNION ALL was not appended:\n%s", out)
@@ -55,7 +43,7 @@ func TestUnionAllAppend(t *testing.T) {
 	for _, conn := range []*pgx.Conn{ref, dist} {
 		cmpExec(t, conn, "BEGIN", "DELETE FROM uapp WHERE id > 195", "INSERT INTO uref VALUES (100, 1, 'new')")
 	}
-	run("in a block")
+	cmpEach(t, ctx, ref, dist, "in a block", queries)
 	for _, conn := range []*pgx.Conn{ref, dist} {
 		cmpExec(t, conn, "ROLLBACK")
 	}
