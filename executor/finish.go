@@ -10,8 +10,9 @@ import (
 // statement, in which Placeholder names those rows, with the rows inlined
 // as typed VALUES (columns Names of types Types). An aggregation uses it
 // for what its select list, HAVING, DISTINCT, ORDER BY and LIMIT compute
-// over the groups. The rows read are bounded by
-// Runtime.MaxIntermediateBytes.
+// over the groups. Past Runtime.MaxBroadcastBytes of rows the statement
+// text would grow too large for the node to parse well: it runs Fallback
+// (the statement pulled) instead.
 type Finish struct {
 	Input       Operator
 	Names       []string
@@ -19,6 +20,7 @@ type Finish struct {
 	Placeholder string
 	Target      Target
 	Cols        []Column
+	Fallback    Operator
 }
 
 var _ Operator = (*Finish)(nil)
@@ -26,10 +28,13 @@ var _ Operator = (*Finish)(nil)
 func (f *Finish) Columns() []Column { return f.Cols }
 
 func (f *Finish) Explain() Description {
+	pull := Describe(f.Fallback)
+	pull.Operator = "Instead, past distgres.max_broadcast_size: " + pull.Operator
+	clearFragments(&pull)
 	return Description{
 		Operator: "Finish in PostgreSQL",
 		Detail:   []string{"Node: " + f.Target.Node.Name, "SQL: " + f.Target.SQL[0]},
-		Inputs:   []Description{Describe(f.Input)},
+		Inputs:   []Description{Describe(f.Input), pull},
 	}
 }
 
@@ -46,6 +51,10 @@ func (f *Finish) Open(ctx context.Context, rt *Runtime, params Params) (Rows, er
 		if rt.MaxIntermediateBytes > 0 && v.size() > rt.MaxIntermediateBytes {
 			rows.Close()
 			return nil, tooLarge(rt.MaxIntermediateBytes)
+		}
+		if rt.MaxBroadcastBytes > 0 && v.size() > rt.MaxBroadcastBytes {
+			rows.Close()
+			return openStep(ctx, rt, f.Fallback, params)
 		}
 	}
 	if err := rows.Err(); err != nil {

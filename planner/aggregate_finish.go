@@ -119,8 +119,12 @@ func planAggregateFinish(ctx context.Context, env *Env, st *Statement, sel *pg_q
 	if err != nil {
 		return nil, err
 	}
+	fallback, err := planPull(ctx, env, st, sel, desc)
+	if err != nil {
+		return nil, err
+	}
 	return &executor.Finish{Input: input, Names: names, Types: types, Placeholder: placeholder,
-		Target: executor.Target{Node: node, Database: env.ShellDB, SQL: []string{sql}}, Cols: desc.Columns}, nil
+		Target: executor.Target{Node: node, Database: env.ShellDB, SQL: []string{sql}}, Cols: desc.Columns, Fallback: fallback}, nil
 }
 
 // groupOf finds the GROUP BY expression n is: the same expression, or the

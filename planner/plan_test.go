@@ -1089,6 +1089,8 @@ func renderOp(lines *[]string, op executor.Operator, depth int) {
 	case *executor.Finish:
 		add("  + groups as %s(%s) typed %s", o.Placeholder, strings.Join(o.Names, ", "), strings.Join(o.Types, ", "))
 		renderOp(lines, o.Input, depth+1)
+		add("  + else:")
+		renderOp(lines, o.Fallback, depth+1)
 	case *executor.Pull:
 		for _, pt := range o.Tables {
 			add("  + copy into %s: %s", pt.Temp, pt.Sources[0].SQL[0])

@@ -2,9 +2,11 @@ package test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/distgres/distgres/test/harness"
+	"github.com/jackc/pgx/v5"
 )
 
 // TestHavingParams: HAVING (and expressions over aggregates) over groups
@@ -37,4 +39,16 @@ func TestHavingParams(t *testing.T) {
 		{name: "finish-bad-param", sql: "SELECT g FROM hp GROUP BY g HAVING sum(v) / count(*) > $1", args: []any{"abc"}, wantErr: "22P02"},
 	}
 	cmpEach(t, ctx, ref, dist, "having", queries)
+
+	// Past distgres.max_broadcast_size of groups the statement is pulled
+	// instead of finished.
+	many := []cmpQuery{{name: "finish-many-groups", sql: "SELECT g, v, s, count(*) * 2 FROM hp GROUP BY g, v, s HAVING min(id) > $1", args: []any{3}}}
+	cmpExec(t, dist, "SET distgres.max_broadcast_size = '1kB'")
+	cmpEach(t, ctx, ref, dist, "past the bound", many)
+	out := textLines(t, ctx, dist, "EXPLAIN ANALYZE SELECT g, v, s, count(*) * 2 FROM hp GROUP BY g, v, s HAVING min(id) > 3", pgx.QueryExecModeSimpleProtocol)
+	if !strings.Contains(out, "Instead, past distgres.max_broadcast_size: Pull  (actual rows=") {
+		t.Errorf("past the bound, the groups were not pulled:\n%s", out)
+	}
+	cmpExec(t, dist, "RESET distgres.max_broadcast_size")
+	cmpEach(t, ctx, ref, dist, "under the bound", many)
 }
