@@ -25,22 +25,31 @@ import (
 // statement.
 const finishRelation = "distgres_groups"
 
-func planAggregateFinish(ctx context.Context, env *Env, st *Statement, sel *pg_query.SelectStmt, desc *Description) (executor.Operator, error) {
+// finishing starts the statement PostgreSQL finishes with sel's DISTINCT,
+// ORDER BY and LIMIT, and returns sel's GROUP BY expressions.
+func finishing(sel *pg_query.SelectStmt) (*pg_query.SelectStmt, []*pg_query.Node, error) {
 	if sel.LimitOption == pg_query.LimitOption_LIMIT_OPTION_WITH_TIES {
-		return nil, pgerr.Unsupported("Use LIMIT without WITH TIES.", "FETCH ... WITH TIES over many shards is not supported yet")
+		return nil, nil, pgerr.Unsupported("Use LIMIT without WITH TIES.", "FETCH ... WITH TIES over many shards is not supported yet")
 	}
 	groups, err := groupExprs(sel)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	outer := &pg_query.SelectStmt{
+	return &pg_query.SelectStmt{
 		DistinctClause: cloneList(sel.DistinctClause),
 		SortClause:     cloneList(sel.SortClause),
 		LimitCount:     cloneOrNil(sel.LimitCount),
 		LimitOffset:    cloneOrNil(sel.LimitOffset),
 		LimitOption:    sel.LimitOption,
-		WhereClause:    cloneOrNil(sel.HavingClause),
+	}, groups, nil
+}
+
+func planAggregateFinish(ctx context.Context, env *Env, st *Statement, sel *pg_query.SelectStmt, desc *Description) (executor.Operator, error) {
+	outer, groups, err := finishing(sel)
+	if err != nil {
+		return nil, err
 	}
+	outer.WhereClause = cloneOrNil(sel.HavingClause)
 	for i, t := range sel.TargetList {
 		rt := clone(t.GetResTarget())
 		if rt.Name == "" {
@@ -86,6 +95,12 @@ func planAggregateFinish(ctx context.Context, env *Env, st *Statement, sel *pg_q
 		// PostgreSQL allows it, the groups' rows do not carry it.
 		return nil, pgerr.Unsupported(hintGroupByDist, "column %s is neither grouped nor aggregated", ref)
 	}
+	return finishOver(ctx, env, st, sel, desc, inner, outer, names)
+}
+
+// finishOver plans the two steps: inner (a two-phase aggregate) computes
+// the rows, columns names, that outer reads as finishRelation.
+func finishOver(ctx context.Context, env *Env, st *Statement, sel *pg_query.SelectStmt, desc *Description, inner, outer *pg_query.SelectStmt, names []string) (executor.Operator, error) {
 	innerNode := &pg_query.Node{Node: &pg_query.Node_SelectStmt{SelectStmt: inner}}
 	innerSQL, err := deparse(innerNode)
 	if err != nil {
@@ -185,6 +200,12 @@ func columnOutsideGroups(outer *pg_query.SelectStmt) string {
 	}
 	if outer.WhereClause != nil {
 		check(outer.WhereClause, false)
+	}
+	if outer.HavingClause != nil {
+		check(outer.HavingClause, false)
+	}
+	for _, g := range outer.GroupClause {
+		check(g, true)
 	}
 	for _, s := range outer.SortClause {
 		check(s, true)

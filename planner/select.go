@@ -314,6 +314,9 @@ func planTiers(ctx context.Context, env *Env, st *Statement, sel *pg_query.Selec
 			if fop, ferr := planAggregateFinish(ctx, env, st, sel, desc); ferr == nil {
 				return fop, nil
 			}
+			if fop, ferr := planAggregateDedup(ctx, env, st, sel, desc); ferr == nil {
+				return fop, nil
+			}
 		}
 		return op, err
 	}

@@ -61,6 +61,10 @@ func TestExplain(t *testing.T) {
 		// coordinator, finished by PostgreSQL.
 		{"EXPLAIN ANALYZE SELECT v % 3 AS m, sum(id) / count(*) FROM ex GROUP BY v % 3 HAVING max(id) - min(id) > 10 ORDER BY 2 DESC", nil,
 			[]string{"Distributed plan: pushdown with merge", "Finish in PostgreSQL  (actual rows=3 time=", "FROM distgres_shipped_", "->  Aggregate  (actual rows=3 time=", "max of partial column 4"}},
+		// Aggregates with DISTINCT: the distinct combinations combined,
+		// PostgreSQL aggregating them.
+		{"EXPLAIN SELECT v, sum(DISTINCT id % 7) FROM ex GROUP BY v", nil,
+			[]string{"Finish in PostgreSQL", "sum(DISTINCT distgres_groups.k2)", "GROUP BY v, id % 7"}},
 		{"EXPLAIN SELECT ex.v, count(*) FROM ex JOIN ex2 USING (id) GROUP BY ex.v", nil,
 			[]string{"Distributed plan: pushdown with merge", "JOIN \"public\".\"ex2_", "Tasks: 3"}},
 		{"EXPLAIN INSERT INTO ex2 SELECT id, v FROM ex WHERE v > 5", nil,
