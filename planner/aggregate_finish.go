@@ -115,7 +115,7 @@ func finishOver(ctx context.Context, env *Env, st *Statement, sel *pg_query.Sele
 	if err != nil {
 		return nil, err
 	}
-	types, err := sqlTypeNames(ctx, env.Shell, innerDesc.Columns)
+	types, err := valuesTypes(ctx, env.Shell, innerDesc.Columns)
 	if err != nil {
 		return nil, err
 	}
@@ -229,6 +229,18 @@ func hasSubquery(m proto.Message) bool {
 		return !found
 	})
 	return found
+}
+
+// valuesTypes names the columns' types for typed VALUES: 0A000 for a type
+// whose values cannot be read back from text (anonymous records).
+func valuesTypes(ctx context.Context, sh Shell, cols []executor.Column) ([]string, error) {
+	for _, c := range cols {
+		switch c.TypeOID {
+		case 705, 2249, 2275, 2278, 2287: // unknown, record, cstring, void, record[]
+			return nil, pgerr.Unsupported(hintJoins, "values of type %d cannot travel between nodes", c.TypeOID)
+		}
+	}
+	return sqlTypeNames(ctx, sh, cols)
 }
 
 // sqlTypeNames asks PostgreSQL for the SQL names of the columns' types.

@@ -101,7 +101,7 @@ func planRecursive(ctx context.Context, env *Env, st *Statement, sel *pg_query.S
 		if err != nil {
 			return nil, err
 		}
-		types, err := sqlTypeNames(ctx, env.Shell, p.Columns)
+		types, err := valuesTypes(ctx, env.Shell, p.Columns)
 		if err != nil {
 			return nil, err
 		}
