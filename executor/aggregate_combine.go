@@ -310,14 +310,14 @@ func numericSqrt(v *apd.Decimal, rscale int) *apd.Decimal {
 	return r
 }
 
-// CountsDistinctText reports whether count(DISTINCT) over values of a type
-// can be counted from their text: equal values print alike (after
-// groupValue's normalization of numeric, float and char(n)), and unequal
-// values differently. Intervals ('1 day' = '24 hours'), jsonb and arrays
-// of such types are not.
-func CountsDistinctText(typeOID uint32) bool {
+// EqualAsText reports whether the coordinator may tell equal values of a
+// type from their text (group keys, DISTINCT, count(DISTINCT)): equal
+// values print alike (after groupValue's normalization of numeric, float
+// and char(n)), and unequal values differently. Intervals ('1 day' = '24
+// hours'), jsonb and arrays of such types are not.
+func EqualAsText(typeOID uint32) bool {
 	switch typeOID {
-	case oidBool, oidInt2, oidInt4, oidInt8, oidOID, oidText, oidVarchar, oidBPChar, oidName,
+	case oidBool, oidBytea, oidInt2, oidInt4, oidInt8, oidOID, oidText, oidVarchar, oidBPChar, oidName,
 		oidNumeric, oidFloat4, oidFloat8, oidDate, oidTimestamp, oidTimestampTZ, oidUUID:
 		return true
 	}

@@ -360,10 +360,10 @@ func TestNumericSqrtRounding(t *testing.T) {
 	}
 }
 
-func TestCountsDistinctText(t *testing.T) {
-	for typ, want := range map[uint32]bool{23: true, 25: true, 1700: true, 701: true, 1042: true, 1184: true, 1186: false, 3802: false, 114: false, 2249: false} {
-		if got := CountsDistinctText(typ); got != want {
-			t.Errorf("CountsDistinctText(%d) = %v, want %v", typ, got, want)
+func TestEqualAsText(t *testing.T) {
+	for typ, want := range map[uint32]bool{23: true, 25: true, 1700: true, 701: true, 1042: true, 1184: true, 17: true, 1186: false, 3802: false, 114: false, 2249: false, 1000: false} {
+		if got := EqualAsText(typ); got != want {
+			t.Errorf("EqualAsText(%d) = %v, want %v", typ, got, want)
 		}
 	}
 }

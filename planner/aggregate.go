@@ -137,6 +137,11 @@ func planTwoPhaseAggregate(ctx context.Context, env *Env, st *Statement, sel *pg
 			return nil, err
 		}
 	}
+	for _, typ := range groupTypes {
+		if !executor.EqualAsText(typ) {
+			return nil, pgerr.Unsupported(hintGroupByDist, "GROUP BY a value of type %d over many shards is not supported yet", typ)
+		}
+	}
 	targets, err := nodeTargets(env, sql, nil)
 	if err != nil {
 		return nil, err

@@ -101,14 +101,14 @@ func splitCountDistinct(fc *pg_query.FuncCall) (ag executor.Agg, partials []*pg_
 // typeDistinct learns the type of each count(DISTINCT x)'s x from the
 // nodes' statement: the coordinator compares the values as text, which is
 // right only for types whose equal values print alike (after
-// executor.CountsDistinctText's normalization).
+// executor.EqualAsText's normalization).
 func typeDistinct(d *Description, aggs []executor.Agg) error {
 	for i := range aggs {
 		if aggs[i].Kind != executor.AggCountDistinct {
 			continue
 		}
 		typ := d.Columns[aggs[i].Col].TypeOID
-		if !executor.CountsDistinctText(typ) {
+		if !executor.EqualAsText(typ) {
 			return pgerr.Unsupported(hintGroupByDist, "count(DISTINCT) of type %d over many shards is not supported yet", typ)
 		}
 		aggs[i].ValueType = typ

@@ -497,7 +497,7 @@ func distinctAsGroups(sel *pg_query.SelectStmt, desc *Description) (*pg_query.Se
 		return nil, false
 	}
 	for _, c := range desc.Columns {
-		if !executor.CountsDistinctText(c.TypeOID) {
+		if !executor.EqualAsText(c.TypeOID) {
 			return nil, false
 		}
 	}
