@@ -10,6 +10,9 @@ import (
 type Append struct {
 	Inputs []Operator
 	Cols   []Column
+	// Text: the inputs return text whatever the client asked for (an
+	// aggregate above reads them).
+	Text bool
 }
 
 var _ Operator = (*Append)(nil)
@@ -25,6 +28,11 @@ func (a *Append) Explain() Description {
 }
 
 func (a *Append) Open(ctx context.Context, rt *Runtime, params Params) (Rows, error) {
+	if a.Text {
+		trt := *rt
+		trt.ResultFormats = nil
+		rt = &trt
+	}
 	r := &appendRows{a: a, ctx: ctx, rt: rt, params: params}
 	if err := r.open(0); err != nil {
 		return nil, err

@@ -251,8 +251,8 @@ func planSelect(ctx context.Context, env *Env, st *Statement, sel *pg_query.Sele
 	}
 	p := &Plan{Kind: KindQuery, ParamOIDs: desc.ParamOIDs, Columns: desc.Columns}
 	p.Root, err = planSplit(ctx, env, st, sel, desc)
-	if branches := unionAllBranches(sel); err != nil && pullable(err) && branches != nil {
-		if root, uerr := planUnionAll(ctx, env, branches, desc); uerr == nil {
+	if branches, distinct := unionBranches(sel); err != nil && pullable(err) && branches != nil {
+		if root, uerr := planUnion(ctx, env, branches, distinct, desc); uerr == nil {
 			p.Root, err = root, nil
 		}
 	}

@@ -10,23 +10,24 @@ import (
 
 // A UNION ALL whose branches the planner can each run (routed, merged,
 // aggregated, shipped) runs as those plans one after another, their rows
-// appended, instead of pulling every table it reads. A branch whose column
+// appended, instead of pulling every table it reads; a UNION also merges
+// equal rows on the coordinator, as a GROUP BY of every column. A branch whose column
 // types are not the union's (integer beside numeric, varchar beside text)
 // is cast to them, as PostgreSQL does, so that every row arrives in the
 // union's types and formats.
 
-// unionAllBranches returns the branches of a UNION ALL tree with nothing
-// on top of it (no ORDER BY, LIMIT, locking or WITH), or nil.
-func unionAllBranches(sel *pg_query.SelectStmt) []*pg_query.SelectStmt {
-	if sel.Op != pg_query.SetOperation_SETOP_UNION || !sel.All || len(sel.SortClause) > 0 || sel.LimitCount != nil ||
-		sel.LimitOffset != nil || len(sel.LockingClause) > 0 || sel.WithClause != nil {
-		return nil
+// unionBranches returns the branches of a tree of UNION ALL, or of UNION,
+// with nothing on top of it (no ORDER BY, LIMIT, locking or WITH), and
+// whether it is UNION (rows made distinct); nil if sel is not one.
+func unionBranches(sel *pg_query.SelectStmt) ([]*pg_query.SelectStmt, bool) {
+	if sel.Op != pg_query.SetOperation_SETOP_UNION || !bare(sel) {
+		return nil, false
 	}
+	all := sel.All
 	var out []*pg_query.SelectStmt
 	var flatten func(s *pg_query.SelectStmt)
 	flatten = func(s *pg_query.SelectStmt) {
-		if s.Op == pg_query.SetOperation_SETOP_UNION && s.All && len(s.SortClause) == 0 && s.LimitCount == nil &&
-			s.LimitOffset == nil && len(s.LockingClause) == 0 && s.WithClause == nil {
+		if s.Op == pg_query.SetOperation_SETOP_UNION && s.All == all && bare(s) {
 			flatten(s.Larg)
 			flatten(s.Rarg)
 			return
@@ -34,12 +35,24 @@ func unionAllBranches(sel *pg_query.SelectStmt) []*pg_query.SelectStmt {
 		out = append(out, s)
 	}
 	flatten(sel)
-	return out
+	return out, !all
 }
 
-func planUnionAll(ctx context.Context, env *Env, branches []*pg_query.SelectStmt, desc *Description) (executor.Operator, error) {
+// bare says whether nothing sits on top of a set operation.
+func bare(s *pg_query.SelectStmt) bool {
+	return len(s.SortClause) == 0 && s.LimitCount == nil && s.LimitOffset == nil && len(s.LockingClause) == 0 && s.WithClause == nil
+}
+
+func planUnion(ctx context.Context, env *Env, branches []*pg_query.SelectStmt, distinct bool, desc *Description) (executor.Operator, error) {
+	if distinct {
+		for _, c := range desc.Columns {
+			if !executor.EqualAsText(c.TypeOID) {
+				return nil, pgerr.Unsupported(hintJoins, "UNION of values of type %d over many shards is not supported yet", c.TypeOID)
+			}
+		}
+	}
 	var types []string
-	op := &executor.Append{Cols: desc.Columns}
+	op := &executor.Append{Cols: desc.Columns, Text: distinct}
 	for _, b := range branches {
 		n := &pg_query.Node{Node: &pg_query.Node_SelectStmt{SelectStmt: b}}
 		sql, err := deparse(n)
@@ -91,5 +104,15 @@ func planUnionAll(ctx context.Context, env *Env, branches []*pg_query.SelectStmt
 		}
 		op.Inputs = append(op.Inputs, p.Root)
 	}
-	return op, nil
+	if !distinct {
+		return op, nil
+	}
+	// UNION: the appended rows grouped by every column.
+	agg := &executor.Aggregate{Input: op, Cols: desc.Columns}
+	for i, c := range desc.Columns {
+		agg.GroupCols = append(agg.GroupCols, i)
+		agg.GroupTypes = append(agg.GroupTypes, c.TypeOID)
+		agg.Output = append(agg.Output, executor.OutputCol{Group: i})
+	}
+	return &executor.Convert{Input: agg, Ready: make([]bool, len(desc.Columns))}, nil
 }

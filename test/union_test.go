@@ -9,11 +9,12 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// TestUnionAllAppend: a UNION ALL of branches over distributed and
-// reference tables runs each branch as its own plan and appends the rows,
-// cast to the union's column types, so that they arrive as stock
-// PostgreSQL sends them in every client mode (binary included), with
-// parameters, and inside a transaction block that wrote.
+// TestUnionAllAppend: a UNION ALL (or UNION) of branches over distributed
+// and reference tables runs each branch as its own plan and appends the
+// rows (merging equal ones for UNION), cast to the union's column types,
+// so that they arrive as stock PostgreSQL sends them in every client mode
+// (binary included), with parameters, and inside a transaction block that
+// wrote.
 func TestUnionAllAppend(t *testing.T) {
 	ctx := context.Background()
 	c := harness.Start(t, harness.Options{Nodes: 3, Shards: 6})
@@ -33,6 +34,7 @@ func TestUnionAllAppend(t *testing.T) {
 		{name: "casts", sql: "SELECT id, v, s FROM uapp WHERE id > $1 UNION ALL SELECT w, rid, t FROM uref WHERE rid < $2", args: []any{190, 5}},
 		{name: "bigint-and-int", sql: "SELECT n FROM uapp WHERE id % 50 = 0 UNION ALL SELECT w FROM uref WHERE rid % 9 = 0"},
 		{name: "aggregates", sql: "SELECT w, count(*) FROM uref GROUP BY w UNION ALL SELECT id % 3, sum(id) FROM uapp GROUP BY id % 3"},
+		{name: "union-distinct", sql: "SELECT v FROM uapp WHERE id % 8 = 0 UNION SELECT w FROM uref UNION SELECT $1::numeric", args: []any{2}},
 		{name: "routed-and-merged", sql: "SELECT s FROM uapp WHERE id = $1 UNION ALL (SELECT t FROM uref ORDER BY rid DESC LIMIT 2)", args: []any{17}},
 	}
 	cmpEach(t, ctx, ref, dist, "committed", queries)
