@@ -54,7 +54,10 @@ func planRecursive(ctx context.Context, env *Env, st *Statement, sel *pg_query.S
 				kept = append(kept, c)
 				continue
 			}
-			replaceRelation(outer, cte.Ctename, standName(len(subs)))
+			if replaceRelation(outer, cte.Ctename, standName(len(subs))) == 0 {
+				// Never read: PostgreSQL does not run it, nor does distgres.
+				continue
+			}
 			subs = append(subs, inlinedSubquery{node: cte.Ctequery, aliases: aliases})
 		}
 		w.Ctes = kept
@@ -187,8 +190,10 @@ func redefines(sel *pg_query.SelectStmt, name string) bool {
 	return found
 }
 
-// replaceRelation puts a stand-in where the statement names the CTE name.
-func replaceRelation(sel *pg_query.SelectStmt, name, stand string) {
+// replaceRelation puts a stand-in where the statement names the CTE name,
+// and returns how many times it did.
+func replaceRelation(sel *pg_query.SelectStmt, name, stand string) int {
+	count := 0
 	WalkNodes(sel, func(n *pg_query.Node) {
 		rv := n.GetRangeVar()
 		if rv == nil || rv.Schemaname != "" || rv.Relname != name {
@@ -199,7 +204,9 @@ func replaceRelation(sel *pg_query.SelectStmt, name, stand string) {
 			alias = &pg_query.Alias{Aliasname: name}
 		}
 		n.Node = standInRef(stand, alias).Node
+		count++
 	})
+	return count
 }
 
 func cteNamesOf(w *pg_query.WithClause) map[string]bool {
