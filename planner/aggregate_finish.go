@@ -25,8 +25,8 @@ import (
 // statement.
 const finishRelation = "distgres_groups"
 
-// finishing starts the statement PostgreSQL finishes with sel's DISTINCT,
-// ORDER BY and LIMIT, and returns sel's GROUP BY expressions.
+// finishing starts the statement PostgreSQL finishes with sel's WINDOW,
+// DISTINCT, ORDER BY and LIMIT, and returns sel's GROUP BY expressions.
 func finishing(sel *pg_query.SelectStmt) (*pg_query.SelectStmt, []*pg_query.Node, error) {
 	if sel.LimitOption == pg_query.LimitOption_LIMIT_OPTION_WITH_TIES {
 		return nil, nil, pgerr.Unsupported("Use LIMIT without WITH TIES.", "FETCH ... WITH TIES over many shards is not supported yet")
@@ -36,6 +36,7 @@ func finishing(sel *pg_query.SelectStmt) (*pg_query.SelectStmt, []*pg_query.Node
 		return nil, nil, err
 	}
 	return &pg_query.SelectStmt{
+		WindowClause:   cloneList(sel.WindowClause),
 		DistinctClause: cloneList(sel.DistinctClause),
 		SortClause:     cloneList(sel.SortClause),
 		LimitCount:     cloneOrNil(sel.LimitCount),

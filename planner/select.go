@@ -199,7 +199,7 @@ func nodeTargets(env *Env, sql string, keys []executor.SortKey) ([]executor.Targ
 		}
 		byNode[node.ID] = append(byNode[node.ID], sh)
 	}
-	perShard := countDistributed(shape) > 1 || scalarAggregate(n)
+	perShard := countDistributed(shape) > 1 || scalarAggregate(n) || groupsWholeInShards(n, shape)
 	var targets []executor.Target
 	for _, id := range order {
 		shards := byNode[id]
@@ -302,11 +302,15 @@ func planTiers(ctx context.Context, env *Env, st *Statement, sel *pg_query.Selec
 	if len(sel.LockingClause) > 0 {
 		return nil, pgerr.Unsupported("Fix the distribution column to one value to lock rows.", "SELECT ... FOR UPDATE/SHARE over many shards is not supported")
 	}
-	if containsWindow(sel) {
-		return nil, pgerr.Unsupported("Fix the distribution column to one value.", "window functions over many shards are not supported yet")
-	}
 	aggregated := len(sel.GroupClause) > 0 || containsAggregate(&pg_query.Node{Node: &pg_query.Node_SelectStmt{SelectStmt: sel}}) || sel.HavingClause != nil
-	if aggregated && !groupsByDistColumn(sel, shape) {
+	// Window functions partitioned by the distribution column see their
+	// whole partitions on each node; others need every row in one place
+	// (over combined groups: PostgreSQL's finish step).
+	windowsWhole := !containsWindow(sel) || windowsByDist(sel, shape)
+	if !windowsWhole && !aggregated {
+		return nil, pgerr.Unsupported("Partition the window by the distribution column, or fix it to one value.", "window functions not partitioned by the distribution column over many shards are not supported yet")
+	}
+	if aggregated && !(groupsByDistColumn(sel, shape) && windowsWhole) {
 		op, err := planTwoPhaseAggregate(ctx, env, st, sel, desc)
 		if err != nil && pullable(err) {
 			// Expressions over the aggregates: PostgreSQL finishes them
@@ -447,6 +451,15 @@ func fromContains(from []*pg_query.Node, rv *pg_query.RangeVar) bool {
 		}
 	}
 	return false
+}
+
+// groupsWholeInShards reports whether n groups by the distribution column:
+// each shard's groups are whole, and a shard, unlike a union of shards,
+// keeps the primary key that lets the select list name columns the GROUP
+// BY determines.
+func groupsWholeInShards(n *pg_query.Node, shape *queryShape) bool {
+	sel := n.GetSelectStmt()
+	return sel != nil && sel.Op == pg_query.SetOperation_SETOP_NONE && len(sel.GroupClause) > 0 && groupsByDistColumn(sel, shape)
 }
 
 // scalarAggregate reports whether n is a single SELECT that aggregates all
