@@ -16,46 +16,30 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// When both sides of a join are large, their rows do not fit in statement
-// text: past Runtime.MaxBroadcastBytes a Broadcast that repartitions a
-// table ships through temporary tables instead. On each node running the
-// anchor's shards it holds one session with a transaction open, streams
-// the shipped rows into temporary tables there with binary COPY (a
-// repartitioned table into a table partitioned by the anchor's shard, so
-// each shard's fragment reads its own partition), runs Plan on those
-// sessions and rolls the transactions back, which drops the tables. Only
-// outside transaction blocks: a transaction that touched a temporary table
-// cannot be prepared for two-phase commit; in a block the statement is
-// pulled instead.
+// Shipped rows past copyShippedAbove bytes per node do not belong in
+// statement text: a Broadcast whose plan's nodes are known ships them
+// through temporary tables instead. On each node running Plan it holds one
+// session with a transaction open, streams the shipped rows into temporary
+// tables there with binary COPY (a repartitioned table into a table
+// partitioned by the anchor's shard, so each shard's fragment reads its
+// own partition), runs Plan on those sessions and rolls the transactions
+// back, which drops the tables. Tables going whole to every node are
+// bounded by Runtime.MaxBroadcastBytes (past it the statement is pulled);
+// repartitioned ones, which send each row once, by
+// Runtime.MaxIntermediateBytes only. Only outside transaction blocks: a
+// transaction that touched a temporary table cannot be prepared for
+// two-phase commit.
 
-// repartitions says whether a table is repartitioned.
-func (b *Broadcast) repartitions() bool {
-	return b.anchorNodes() != nil
-}
-
-// anchorNodes are the nodes running the anchor's shards (Plan's
-// fragments), from a repartitioned table; nil if none is.
-func (b *Broadcast) anchorNodes() []catalog.Node {
-	for _, t := range b.Tables {
-		if t.Partition == nil {
-			continue
-		}
-		var nodes []catalog.Node
-		seen := map[catalog.NodeID]bool{}
-		for _, n := range t.Partition.Nodes {
-			if !seen[n.ID] {
-				seen[n.ID] = true
-				nodes = append(nodes, n)
-			}
-		}
-		return nodes
-	}
-	return nil
-}
-
-func (b *Broadcast) openCopied(ctx context.Context, rt *Runtime, params Params) (Rows, error) {
+func (b *Broadcast) openCopied(ctx context.Context, rt *Runtime, params Params) (rows Rows, err error) {
 	held := &heldConns{db: b.Database, conns: map[catalog.NodeID]*heldConn{}}
-	nodes := b.anchorNodes()
+	defer func() {
+		// A bug must not keep the sessions from their pools.
+		if r := recover(); r != nil {
+			held.end(ctx)
+			panic(r)
+		}
+	}()
+	nodes := b.Nodes
 	for _, n := range nodes {
 		c, err := rt.Conns.Acquire(ctx, n, b.Database)
 		if err != nil {
@@ -73,13 +57,18 @@ func (b *Broadcast) openCopied(ctx context.Context, rt *Runtime, params Params) 
 	srt := *rt
 	srt.ResultFormats = nil
 	var pairs []string
-	var total int64
+	var sent shipSent
 	for i, t := range b.Tables {
 		p := Params{}
 		if t.UsesParams {
 			p = params
 		}
-		names, err := copyShipped(ctx, &srt, held, nodes, i, t, p, &total)
+		names, err := copyShipped(ctx, &srt, held, nodes, i, t, p, &sent)
+		if errors.Is(err, errTooLarge) {
+			// A table going whole to every node, past the bound.
+			held.end(ctx)
+			return openStep(ctx, rt, b.Fallback, params)
+		}
 		if err != nil {
 			held.end(ctx)
 			return nil, err
@@ -88,11 +77,11 @@ func (b *Broadcast) openCopied(ctx context.Context, rt *Runtime, params Params) 
 			pairs = append(pairs, b.Placeholders[i][j], name)
 		}
 	}
-	note(rt, b, fmt.Sprintf("shipped %d bytes through temporary tables on %d nodes", total, len(nodes)))
+	note(rt, b, fmt.Sprintf("shipped %d bytes through temporary tables on %d nodes", sent.total, len(nodes)))
 	prt := *rt
 	prt.Conns = held
 	prt.Inlined = strings.NewReplacer(pairs...)
-	rows, err := openStep(ctx, &prt, b.Plan, params)
+	rows, err = openStep(ctx, &prt, b.Plan, params)
 	if err != nil {
 		held.end(ctx)
 		return nil, err
@@ -100,11 +89,14 @@ func (b *Broadcast) openCopied(ctx context.Context, rt *Runtime, params Params) 
 	return &heldRows{Rows: rows, held: held, ctx: ctx}, nil
 }
 
+// shipSent counts the bytes a Broadcast copied: in all, and of tables
+// going whole to every node (once, not per node).
+type shipSent struct{ total, whole int64 }
+
 // copyShipped creates shipped table i's temporary tables on the nodes and
 // copies its rows into them. It returns what replaces each of the table's
-// placeholders. total counts the bytes copied, bounded by
-// Runtime.MaxIntermediateBytes.
-func copyShipped(ctx context.Context, rt *Runtime, held *heldConns, nodes []catalog.Node, i int, t InlineTable, params Params, total *int64) ([]string, error) {
+// placeholders.
+func copyShipped(ctx context.Context, rt *Runtime, held *heldConns, nodes []catalog.Node, i int, t InlineTable, params Params, sent *shipSent) ([]string, error) {
 	temp := fmt.Sprintf("distgres_ship_%d", i)
 	cols := make([]string, len(t.Names))
 	for c := range cols {
@@ -163,7 +155,7 @@ func copyShipped(ctx context.Context, rt *Runtime, held *heldConns, nodes []cata
 			errs <- err
 		}()
 	}
-	err := routeRows(ctx, rt, t, params, nodes, writers, total)
+	err := routeRows(ctx, rt, t, params, nodes, writers, sent)
 	for id, w := range writers {
 		if err == nil {
 			if err = writeCopyTrailer(w); err == nil {
@@ -191,7 +183,7 @@ func copyShipped(ctx context.Context, rt *Runtime, held *heldConns, nodes []cata
 // whole; for a repartitioned one, the node of the shard its value belongs
 // to, with that shard as first column (every shard for a value the
 // coordinator cannot place, none for NULL).
-func routeRows(ctx context.Context, rt *Runtime, t InlineTable, params Params, nodes []catalog.Node, writers map[catalog.NodeID]*bufio.Writer, total *int64) error {
+func routeRows(ctx context.Context, rt *Runtime, t InlineTable, params Params, nodes []catalog.Node, writers map[catalog.NodeID]*bufio.Writer, sent *shipSent) error {
 	rows, err := t.open(ctx, rt, params, BinaryFormat)
 	if err != nil {
 		return err
@@ -207,8 +199,11 @@ func routeRows(ctx context.Context, rt *Runtime, t InlineTable, params Params, n
 	}
 	write := func(node catalog.NodeID, first [][]byte, vals [][]byte) error {
 		w := writers[node]
-		*total += writeCopyRow(w, first, vals)
-		if rt.MaxIntermediateBytes > 0 && *total > rt.MaxIntermediateBytes {
+		if w == nil {
+			return nil // no fragment runs there (the plan is routed elsewhere)
+		}
+		sent.total += writeCopyRow(w, first, vals)
+		if rt.MaxIntermediateBytes > 0 && sent.total > rt.MaxIntermediateBytes {
 			return tooLarge(rt.MaxIntermediateBytes)
 		}
 		return nil
@@ -217,10 +212,15 @@ func routeRows(ctx context.Context, rt *Runtime, t InlineTable, params Params, n
 		vals := rows.Values()
 		switch {
 		case part == nil:
+			before := sent.total
 			for _, n := range nodes {
 				if err = write(n.ID, nil, vals); err != nil {
 					break
 				}
+			}
+			sent.whole += (sent.total - before) / int64(max(len(nodes), 1))
+			if err == nil && rt.MaxBroadcastBytes > 0 && sent.whole > rt.MaxBroadcastBytes {
+				err = errTooLarge
 			}
 		case vals[part.Column] == nil:
 		default:

@@ -141,6 +141,7 @@ func planShips(ctx context.Context, env *Env, st *Statement, sel *pg_query.Selec
 	if op.Plan, err = planSplit(ctx, &benv, st, sel, desc); err != nil {
 		return nil, err
 	}
+	op.Nodes = executor.PlanNodes(op.Plan)
 	return op, nil
 }
 

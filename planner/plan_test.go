@@ -1070,6 +1070,11 @@ func renderOp(lines *[]string, op executor.Operator, depth int) {
 			add("  + row %s -> %s", r.Text, r.Chooser)
 		}
 	case *executor.Broadcast:
+		var names []string
+		for _, n := range o.Nodes {
+			names = append(names, n.Name)
+		}
+		add("  + plan's nodes: [%s]", strings.Join(names, " "))
 		for i, it := range o.Tables {
 			how := "ship"
 			if p := it.Partition; p != nil {

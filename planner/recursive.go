@@ -142,6 +142,7 @@ func planRecursive(ctx context.Context, env *Env, st *Statement, sel *pg_query.S
 	if op.Plan, err = planSplit(ctx, &benv, &Statement{SQL: sql, Node: n, ParamOIDs: st.ParamOIDs}, n.GetSelectStmt(), desc); err != nil {
 		return nil, err
 	}
+	op.Nodes = executor.PlanNodes(op.Plan)
 	if op.Fallback, err = planPull(ctx, env, st, sel, desc); err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ package harness
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -108,9 +109,15 @@ func Start(tb testing.TB, opts Options) *cluster.Cluster {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	// DISTGRES_TEST_LOG=1 shows the coordinators' logs (a statement's
+	// panic stack among them) on stderr.
+	var logger *slog.Logger
+	if os.Getenv("DISTGRES_TEST_LOG") != "" {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
 	c, err := cluster.Up(ctx, cluster.Options{
 		Dir: dir, Nodes: opts.Nodes, Shards: opts.Shards, Template: tpl, Fast: true,
-		DefaultDistribution: opts.DefaultDistribution, Users: opts.Users,
+		DefaultDistribution: opts.DefaultDistribution, Users: opts.Users, Logger: logger,
 	})
 	if err != nil {
 		tb.Fatalf("harness: starting cluster: %v", err)
