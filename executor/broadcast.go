@@ -101,23 +101,23 @@ func (b *Broadcast) Open(ctx context.Context, rt *Runtime, params Params) (Rows,
 	}
 	acct := shipAccount{perNode: map[catalog.NodeID]int64{}, nodeLimit: textLimit, totalLimit: rt.MaxIntermediateBytes}
 	var pairs []string
+	// While the rows may yet go to temporary tables, they are kept: a
+	// subquery's rows are not computed twice.
+	var kept [][][][]byte
 	for i, t := range b.Tables {
-		p := Params{}
-		if t.UsesParams {
-			p = params
-		}
-		texts, err := shipRows(ctx, &srt, t, p, &acct)
+		s, err := shipRows(ctx, &srt, t, t.params(params), &acct, copyOK)
 		if errors.Is(err, errTooLarge) {
 			if copyOK {
-				return b.openCopied(ctx, rt, params)
+				return b.openCopied(ctx, rt, params, append(kept, s.kept), s.rest)
 			}
 			return openStep(ctx, rt, b.Fallback, params)
 		}
 		if err != nil {
 			return nil, err
 		}
-		for j, s := range texts {
-			pairs = append(pairs, b.Placeholders[i][j], s)
+		kept = append(kept, s.kept)
+		for j, text := range s.texts {
+			pairs = append(pairs, b.Placeholders[i][j], text)
 		}
 	}
 	prt := *rt
@@ -157,63 +157,98 @@ func (a *shipAccount) add(n int64, node catalog.NodeID, whole bool) error {
 	return nil
 }
 
-// shipRows reads a shipped table's rows as VALUES queries: one, or one
-// per shard of the anchor when t is repartitioned.
-func shipRows(ctx context.Context, rt *Runtime, t InlineTable, params Params, acct *shipAccount) ([]string, error) {
+// shipped is what shipRows read of a table: its rows as VALUES queries
+// (one, or one per shard of the anchor when it is repartitioned), the rows
+// themselves when asked to keep them, and, when it stopped at a bound
+// while keeping, the rows not read yet.
+type shipped struct {
+	texts []string
+	kept  [][][]byte
+	rest  Rows
+}
+
+// shipRows reads a shipped table's rows (text) as VALUES queries.
+func shipRows(ctx context.Context, rt *Runtime, t InlineTable, params Params, acct *shipAccount, keep bool) (shipped, error) {
+	var s shipped
 	rows, err := t.open(ctx, rt, params, TextFormat)
 	if err != nil {
-		return nil, err
+		return s, err
 	}
 	parts := make([]valuesText, 1)
 	part := t.Partition
 	if part != nil {
 		parts = make([]valuesText, len(part.Nodes))
 	}
-	add := func(i int, row [][]byte) error {
-		before := parts[i].size()
-		parts[i].add(row, t.Types)
-		if part == nil {
-			return acct.add(parts[i].size()-before, 0, true)
-		}
-		return acct.add(parts[i].size()-before, part.Nodes[i].ID, false)
-	}
 	for rows.Next() {
 		row := rows.Values()
-		err = nil
-		switch {
-		case part == nil:
-			err = add(0, row)
-		case row[part.Column] == nil:
-			// NULL joins nothing.
-		default:
-			i, serr := part.ShardOf(row[part.Column], TextFormat)
-			if serr == nil && i >= 0 && i < len(parts) {
-				err = add(i, row)
+		if keep {
+			s.kept = append(s.kept, copyRow(row))
+		}
+		for _, i := range part.shardsOf(row, TextFormat) {
+			before := parts[i].size()
+			parts[i].add(row, t.Types)
+			if part == nil {
+				err = acct.add(parts[i].size()-before, 0, true)
+			} else {
+				err = acct.add(parts[i].size()-before, part.Nodes[i].ID, false)
+			}
+			if err != nil {
 				break
 			}
-			for i := range parts {
-				if err = add(i, row); err != nil {
-					break
-				}
-			}
+		}
+		if errors.Is(err, errTooLarge) && keep {
+			s.rest = rows
+			return s, err
 		}
 		if err != nil {
 			rows.Close()
-			return nil, err
+			return s, err
 		}
 	}
 	if err := rows.Err(); err != nil {
 		rows.Close()
-		return nil, err
+		return s, err
 	}
 	if _, err := rows.Close(); err != nil {
-		return nil, err
+		return s, err
 	}
-	texts := make([]string, len(parts))
 	for i := range parts {
-		texts[i] = parts[i].query(t.Names, t.Types)
+		s.texts = append(s.texts, parts[i].query(t.Names, t.Types))
 	}
-	return texts, nil
+	return s, nil
+}
+
+// shardsOf returns where a shipped row goes: the one place of a table
+// shipped whole (p nil); the shard its value belongs to; every shard for
+// a value the coordinator cannot place (it can only join where it
+// belongs); none for NULL, which joins nothing.
+func (p *Partitioning) shardsOf(row [][]byte, format int16) []int {
+	if p == nil {
+		return []int{0}
+	}
+	v := row[p.Column]
+	if v == nil {
+		return nil
+	}
+	if i, err := p.ShardOf(v, format); err == nil && i >= 0 && i < len(p.Nodes) {
+		return []int{i}
+	}
+	all := make([]int, len(p.Nodes))
+	for i := range all {
+		all[i] = i
+	}
+	return all
+}
+
+// copyRow copies a row's values out of a stream's buffers.
+func copyRow(row [][]byte) [][]byte {
+	out := make([][]byte, len(row))
+	for i, v := range row {
+		if v != nil {
+			out[i] = append([]byte{}, v...)
+		}
+	}
+	return out
 }
 
 // inline replaces the placeholders of shipped tables in a target's

@@ -3,10 +3,10 @@ package executor
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -30,9 +30,15 @@ import (
 // transaction that touched a temporary table cannot be prepared for
 // two-phase commit.
 
-func (b *Broadcast) openCopied(ctx context.Context, rt *Runtime, params Params) (rows Rows, err error) {
+// openCopied ships through temporary tables. kept holds the rows read so
+// far of the first tables (the last one of them read in part), rest the
+// rest of that one's rows.
+func (b *Broadcast) openCopied(ctx context.Context, rt *Runtime, params Params, kept [][][][]byte, rest Rows) (rows Rows, err error) {
 	held := &heldConns{db: b.Database, conns: map[catalog.NodeID]*heldConn{}}
 	defer func() {
+		if rest != nil {
+			rest.Close()
+		}
 		// A bug must not keep the sessions from their pools.
 		if r := recover(); r != nil {
 			held.end(ctx)
@@ -59,11 +65,19 @@ func (b *Broadcast) openCopied(ctx context.Context, rt *Runtime, params Params) 
 	var pairs []string
 	var sent shipSent
 	for i, t := range b.Tables {
-		p := Params{}
-		if t.UsesParams {
-			p = params
+		var source Rows
+		switch {
+		case i < len(kept)-1:
+			source = &keptRows{rows: kept[i]}
+		case i == len(kept)-1:
+			source, rest = &keptRows{rows: kept[i], rest: rest}, nil
+		default:
+			if source, err = t.open(ctx, &srt, t.params(params), TextFormat); err != nil {
+				held.end(ctx)
+				return nil, err
+			}
 		}
-		names, err := copyShipped(ctx, &srt, held, nodes, i, t, p, &sent)
+		names, err := copyShipped(ctx, &srt, held, nodes, i, t, source, &sent)
 		if errors.Is(err, errTooLarge) {
 			// A table going whole to every node, past the bound.
 			held.end(ctx)
@@ -96,7 +110,8 @@ type shipSent struct{ total, whole int64 }
 // copyShipped creates shipped table i's temporary tables on the nodes and
 // copies its rows into them. It returns what replaces each of the table's
 // placeholders.
-func copyShipped(ctx context.Context, rt *Runtime, held *heldConns, nodes []catalog.Node, i int, t InlineTable, params Params, sent *shipSent) ([]string, error) {
+func copyShipped(ctx context.Context, rt *Runtime, held *heldConns, nodes []catalog.Node, i int, t InlineTable, rows Rows, sent *shipSent) ([]string, error) {
+	defer rows.Close()
 	temp := fmt.Sprintf("distgres_ship_%d", i)
 	cols := make([]string, len(t.Names))
 	for c := range cols {
@@ -141,12 +156,11 @@ func copyShipped(ctx context.Context, rt *Runtime, held *heldConns, nodes []cata
 		pr, pw := io.Pipe()
 		pipes[n.ID] = pw
 		writers[n.ID] = bufio.NewWriterSize(pw, 64<<10)
-		writeCopyHeader(writers[n.ID])
 		h := held.conns[n.ID]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := h.PgConn().CopyFrom(ctx, pr, "COPY pg_temp."+temp+" FROM STDIN (FORMAT binary)")
+			_, err := h.PgConn().CopyFrom(ctx, pr, "COPY pg_temp."+temp+" FROM STDIN")
 			pr.CloseWithError(io.ErrClosedPipe)
 			if err != nil {
 				h.broken = true
@@ -155,12 +169,10 @@ func copyShipped(ctx context.Context, rt *Runtime, held *heldConns, nodes []cata
 			errs <- err
 		}()
 	}
-	err := routeRows(ctx, rt, t, params, nodes, writers, sent)
+	err := routeRows(rt, t, rows, nodes, writers, sent)
 	for id, w := range writers {
 		if err == nil {
-			if err = writeCopyTrailer(w); err == nil {
-				err = w.Flush()
-			}
+			err = w.Flush()
 		}
 		pipes[id].CloseWithError(err)
 	}
@@ -178,40 +190,33 @@ func copyShipped(ctx context.Context, rt *Runtime, held *heldConns, nodes []cata
 	return names, nil
 }
 
-// routeRows reads a shipped table's rows (binary) and writes each to the
-// COPY streams of the nodes that need it: every node for a table shipped
-// whole; for a repartitioned one, the node of the shard its value belongs
-// to, with that shard as first column (every shard for a value the
-// coordinator cannot place, none for NULL).
-func routeRows(ctx context.Context, rt *Runtime, t InlineTable, params Params, nodes []catalog.Node, writers map[catalog.NodeID]*bufio.Writer, sent *shipSent) error {
-	rows, err := t.open(ctx, rt, params, BinaryFormat)
-	if err != nil {
-		return err
-	}
+// routeRows writes each of a shipped table's rows (text) to the COPY
+// streams of the nodes that need it: every node for a table shipped whole;
+// for a repartitioned one, the node of each shard it goes to (see
+// shardsOf), with that shard as first column. It closes rows.
+func routeRows(rt *Runtime, t InlineTable, rows Rows, nodes []catalog.Node, writers map[catalog.NodeID]*bufio.Writer, sent *shipSent) error {
 	part := t.Partition
-	shards := make([][]byte, 0)
+	var shards [][]byte
 	if part != nil {
 		for j := range part.Nodes {
-			var b [4]byte
-			binary.BigEndian.PutUint32(b[:], uint32(j))
-			shards = append(shards, b[:])
+			shards = append(shards, []byte(strconv.Itoa(j)))
 		}
 	}
-	write := func(node catalog.NodeID, first [][]byte, vals [][]byte) error {
+	write := func(node catalog.NodeID, first []byte, vals [][]byte) error {
 		w := writers[node]
 		if w == nil {
 			return nil // no fragment runs there (the plan is routed elsewhere)
 		}
-		sent.total += writeCopyRow(w, first, vals)
+		sent.total += writeCopyTextRow(w, first, vals)
 		if rt.MaxIntermediateBytes > 0 && sent.total > rt.MaxIntermediateBytes {
 			return tooLarge(rt.MaxIntermediateBytes)
 		}
 		return nil
 	}
+	var err error
 	for err == nil && rows.Next() {
 		vals := rows.Values()
-		switch {
-		case part == nil:
+		if part == nil {
 			before := sent.total
 			for _, n := range nodes {
 				if err = write(n.ID, nil, vals); err != nil {
@@ -222,17 +227,11 @@ func routeRows(ctx context.Context, rt *Runtime, t InlineTable, params Params, n
 			if err == nil && rt.MaxBroadcastBytes > 0 && sent.whole > rt.MaxBroadcastBytes {
 				err = errTooLarge
 			}
-		case vals[part.Column] == nil:
-		default:
-			j, serr := part.ShardOf(vals[part.Column], BinaryFormat)
-			if serr == nil && j >= 0 && j < len(part.Nodes) {
-				err = write(part.Nodes[j].ID, [][]byte{shards[j]}, vals)
+			continue
+		}
+		for _, j := range part.shardsOf(vals, TextFormat) {
+			if err = write(part.Nodes[j].ID, shards[j], vals); err != nil {
 				break
-			}
-			for j, n := range part.Nodes {
-				if err = write(n.ID, [][]byte{shards[j]}, vals); err != nil {
-					break
-				}
 			}
 		}
 	}
@@ -243,6 +242,84 @@ func routeRows(ctx context.Context, rt *Runtime, t InlineTable, params Params, n
 		err = cerr
 	}
 	return err
+}
+
+// writeCopyTextRow writes one row of a text-format COPY stream: first (if
+// not nil), then vals (text values, nil for NULL). It returns the bytes
+// written.
+func writeCopyTextRow(w *bufio.Writer, first []byte, vals [][]byte) int64 {
+	n := 0
+	if first != nil {
+		w.Write(first)
+		w.WriteByte('\t')
+		n += len(first) + 1
+	}
+	for i, v := range vals {
+		if i > 0 {
+			w.WriteByte('\t')
+			n++
+		}
+		if v == nil {
+			w.WriteString("\\N")
+			n += 2
+			continue
+		}
+		for _, c := range v {
+			esc := copyTextEscapes[c]
+			if esc == "" {
+				w.WriteByte(c)
+				n++
+				continue
+			}
+			w.WriteString(esc)
+			n += len(esc)
+		}
+	}
+	w.WriteByte('\n')
+	return int64(n + 1)
+}
+
+// copyTextEscapes are the bytes text-format COPY escapes.
+var copyTextEscapes = [256]string{'\\': `\\`, '\t': `\t`, '\n': `\n`, '\r': `\r`}
+
+// keptRows replays rows kept in memory, then continues with rest.
+type keptRows struct {
+	rows [][][]byte
+	rest Rows
+	i    int
+	cur  [][]byte
+}
+
+func (k *keptRows) Next() bool {
+	if k.i < len(k.rows) {
+		k.cur = k.rows[k.i]
+		k.rows[k.i] = nil // let it go
+		k.i++
+		return true
+	}
+	if k.rest != nil && k.rest.Next() {
+		k.cur = k.rest.Values()
+		return true
+	}
+	return false
+}
+
+func (k *keptRows) Values() [][]byte { return k.cur }
+
+func (k *keptRows) Err() error {
+	if k.rest != nil {
+		return k.rest.Err()
+	}
+	return nil
+}
+
+func (k *keptRows) Close() (string, error) {
+	if k.rest == nil {
+		return "", nil
+	}
+	rest := k.rest
+	k.rest = nil
+	return rest.Close()
 }
 
 // heldConns lends Plan the sessions holding the shipped tables: one per

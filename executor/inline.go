@@ -116,6 +116,14 @@ func readValues(ctx context.Context, rt *Runtime, t InlineTable, params Params, 
 	return v.query(t.Names, t.Types), v.size(), nil
 }
 
+// params are the statement's parameters if the table's rows need them.
+func (t InlineTable) params(p Params) Params {
+	if t.UsesParams {
+		return p
+	}
+	return Params{}
+}
+
 // open starts reading the table's rows, every column in format.
 func (t InlineTable) open(ctx context.Context, rt *Runtime, params Params, format int16) (Rows, error) {
 	if t.Source != nil {
