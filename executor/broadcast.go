@@ -51,6 +51,11 @@ type Partitioning struct {
 	ShardOf func(v []byte, format int16) (int, error)
 	// Nodes[i] is the node running the fragments of shard i.
 	Nodes []catalog.Node
+	// Whole: every row must reach the statement once (the table may be
+	// the preserved side of an outer join): a NULL or a value the
+	// coordinator cannot place goes to the first shard, where the other
+	// table's copies of such values meet it.
+	Whole bool
 }
 
 var _ Operator = (*Broadcast)(nil)
@@ -228,10 +233,16 @@ func (p *Partitioning) shardsOf(row [][]byte, format int16) []int {
 	}
 	v := row[p.Column]
 	if v == nil {
+		if p.Whole {
+			return []int{0}
+		}
 		return nil
 	}
 	if i, err := p.ShardOf(v, format); err == nil && i >= 0 && i < len(p.Nodes) {
 		return []int{i}
+	}
+	if p.Whole {
+		return []int{0}
 	}
 	all := make([]int, len(p.Nodes))
 	for i := range all {

@@ -61,6 +61,12 @@ func planShipped(ctx context.Context, env *Env, st *Statement, sel *pg_query.Sel
 	if op.Fallback, err = pullNarrowed(env, st, sel, desc, refs, narrow); err != nil {
 		return nil, err
 	}
+	// The other table too large to go whole to every node: both
+	// repartitioned, if they join on columns of one type family.
+	if dual, derr := planDualRepartition(ctx, env, st, sel, desc, refs, narrow, anchor, ships, token); derr == nil {
+		dual.Fallback = op.Fallback
+		op.Fallback = dual
+	}
 	return op, nil
 }
 

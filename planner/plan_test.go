@@ -494,6 +494,7 @@ var planCases = []planCase{
 	{name: "colocated/three-way-via-where", sql: "SELECT count(*) FROM t, u, t AS t2 WHERE t.id = u.uid AND t2.id = u.uid", variant: "colocated"},
 	{name: "colocated/join-on-other-column-pulls", sql: "SELECT count(*) FROM t JOIN u ON u.tid = t.id", variant: "colocated"},
 	{name: "colocated/or-condition-pulls", sql: "SELECT count(*) FROM t JOIN u ON u.uid = t.id OR u.tid = 1", variant: "colocated"},
+	{name: "colocated/dual-repartition-fallback", sql: "SELECT t.name, count(*) FROM t JOIN u ON u.tid = t.v GROUP BY t.name", variant: "colocated"},
 	{name: "colocated/repartition-one-broadcast-other", sql: "SELECT count(*) FROM t, u, w WHERE u.tid = t.id AND w.wid = u.uid", variant: "colocated"},
 	{name: "colocated/repartition-with-subquery-in-from", sql: "SELECT t.name, count(*) FROM t JOIN (SELECT 1) AS one(x) ON true JOIN w ON w.wid = t.id GROUP BY t.name", variant: "colocated"},
 	{name: "colocated/other-group-pulls", sql: "SELECT count(*) FROM t JOIN w ON w.wid = t.id", variant: "colocated"},

@@ -30,7 +30,11 @@ func TestBroadcastJoin(t *testing.T) {
 	}
 	var names, visits []string
 	for i := 0; i < 120; i++ {
-		names = append(names, fmt.Sprintf("('user-%d', %d)", i, i%11))
+		score := fmt.Sprint(i % 11)
+		if i%13 == 0 {
+			score = "NULL"
+		}
+		names = append(names, fmt.Sprintf("('user-%d', %s)", i, score))
 	}
 	for i := 0; i < 400; i++ {
 		name := fmt.Sprintf("'user-%d'", i%150) // some match no user
@@ -44,7 +48,7 @@ func TestBroadcastJoin(t *testing.T) {
 		"CREATE TABLE bcust (cid int PRIMARY KEY, region text NOT NULL, tier int)",
 		"INSERT INTO bord VALUES " + strings.Join(ord, ", "),
 		"INSERT INTO bcust VALUES " + strings.Join(cust, ", "),
-		"CREATE TABLE bname (name text PRIMARY KEY, score int NOT NULL)",
+		"CREATE TABLE bname (name text PRIMARY KEY, score int)",
 		"CREATE TABLE bvisit (vid int PRIMARY KEY, name varchar(20), big bigint)",
 		"INSERT INTO bname VALUES " + strings.Join(names, ", "),
 		"INSERT INTO bvisit VALUES " + strings.Join(visits, ", "),
@@ -68,6 +72,10 @@ func TestBroadcastJoin(t *testing.T) {
 		{name: "repartition-router", sql: "SELECT v.vid FROM bname n JOIN bvisit v ON v.name = n.name WHERE n.name = 'user-7' AND v.vid >= 0"},
 		{name: "repartition-and-ship-whole", sql: "SELECT c.region, count(*) FROM bcust c JOIN bord o ON o.customer = c.cid JOIN bvisit v ON v.vid = o.id WHERE v.big > 2 GROUP BY c.region"},
 		{name: "repartition-error", sql: "SELECT n.score / (v.vid - v.vid) FROM bname n JOIN bvisit v ON v.name = n.name"},
+		// Joined on columns that are neither table's distribution
+		// column: past the bound, both repartitioned (the anchor, on
+		// the preserved side, keeps its NULL keys).
+		{name: "dual-repartition-left-join", sql: "SELECT n.score, count(o.id), sum(o.customer) FROM bname n LEFT JOIN bord o ON o.amount = n.score GROUP BY n.score"},
 		{name: "other-type-family-ships-whole", sql: "SELECT count(*) FROM bord o JOIN bvisit v ON v.big = o.id"},
 	}
 	run := func(label string) {
@@ -104,7 +112,7 @@ func TestBroadcastJoin(t *testing.T) {
 			t.Errorf("%s: the joined table was not repartitioned:\n%s", q.name, out)
 		}
 	}
-	if out := explain(queries[13].sql); strings.Contains(out, "Repartition by column ") || !strings.Contains(out, "Ship to every node as ") {
+	if out := explain(queries[14].sql); strings.Contains(out, "Repartition by column ") || !strings.Contains(out, "Ship to every node as ") {
 		t.Errorf("a join column of another type family was repartitioned:\n%s", out)
 	}
 
@@ -124,7 +132,7 @@ func TestBroadcastJoin(t *testing.T) {
 	// tables on the nodes; a table shipped whole makes it pull.
 	cmpExec(t, dist, "SET distgres.max_broadcast_size = '1kB'")
 	run("past the bound")
-	for _, q := range queries[:13] {
+	for _, q := range queries[:14] {
 		if len(q.args) > 0 || q.name == "repartition-error" {
 			continue
 		}
@@ -139,6 +147,10 @@ func TestBroadcastJoin(t *testing.T) {
 	}
 	if out := explain("SELECT count(*) FROM bname n JOIN bvisit v ON v.name = n.name OR v.vid < 0"); !strings.Contains(out, pulled) {
 		t.Errorf("a table shipped whole was not pulled past the bound:\n%s", out)
+	}
+	dual := "Instead, past distgres.max_broadcast_size: Broadcast  (actual rows="
+	if out := explain(queries[13].sql); !strings.Contains(out, dual) || strings.Contains(out, pulled) {
+		t.Errorf("past the bound, the join on other columns was not repartitioned on both sides:\n%s", out)
 	}
 	// The temporary tables went with their transactions: the pooled
 	// sessions serve the next statements as before.
