@@ -64,9 +64,12 @@ type Server struct {
 	types    *pgtype.Map
 	settings settingsTracker
 	stmts    executor.StatementCache
-	owners   sync.Map // *pgconn.PgConn -> *session using it
-	ddlMu    sync.Mutex
-	blocks   blockRegistry // data node backends of open blocks (deadlock.go)
+	// shipSlots bounds the statements shipping rows through temporary
+	// tables at once (executor.Runtime.ShipSlots).
+	shipSlots chan struct{}
+	owners    sync.Map // *pgconn.PgConn -> *session using it
+	ddlMu     sync.Mutex
+	blocks    blockRegistry // data node backends of open blocks (deadlock.go)
 
 	mu       sync.Mutex
 	sessions map[uint32]*session
@@ -95,7 +98,8 @@ func New(cfg Config) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, log: log, types: pgtype.NewMap(), sessions: map[uint32]*session{}}
+	// A quarter of a node pool's sessions at most hold shipped rows.
+	s := &Server{cfg: cfg, log: log, types: pgtype.NewMap(), sessions: map[uint32]*session{}, shipSlots: make(chan struct{}, datanode.DefaultMaxConns/4)}
 	s.nextPID.Store(uint32(time.Now().UnixNano()%100000) + 1000)
 	return s
 }

@@ -237,7 +237,7 @@ func isEOF(err error) bool {
 
 // runtime builds the executor runtime for a statement.
 func (ss *session) runtime(resultFormats []int16) *executor.Runtime {
-	return &executor.Runtime{Conns: sessionConns{ss}, ResultFormats: resultFormats, Types: ss.srv.types, Stmts: &ss.srv.stmts, MaxIntermediateBytes: ss.maxIntermediate(), MaxBroadcastBytes: ss.maxBroadcast(), InBlock: ss.tx != nil}
+	return &executor.Runtime{Conns: sessionConns{ss}, ResultFormats: resultFormats, Types: ss.srv.types, Stmts: &ss.srv.stmts, MaxIntermediateBytes: ss.maxIntermediate(), MaxBroadcastBytes: ss.maxBroadcast(), InBlock: ss.tx != nil, ShipSlots: ss.srv.shipSlots}
 }
 
 // guard runs one statement step, turning a panic (a distgres bug) into an

@@ -34,7 +34,25 @@ import (
 // far of the first tables (the last one of them read in part), rest the
 // rest of that one's rows.
 func (b *Broadcast) openCopied(ctx context.Context, rt *Runtime, params Params, kept [][][][]byte, rest Rows) (rows Rows, err error) {
-	held := &heldConns{db: b.Database, conns: map[catalog.NodeID]*heldConn{}}
+	if rt.ShipSlots != nil {
+		select {
+		case rt.ShipSlots <- struct{}{}:
+		default:
+			// Waiting for a slot while holding the sources' sessions
+			// would keep them from the statements holding the slots:
+			// let them go, and read again.
+			if rest != nil {
+				rest.Close()
+			}
+			kept, rest = nil, nil
+			select {
+			case rt.ShipSlots <- struct{}{}:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+	}
+	held := &heldConns{db: b.Database, conns: map[catalog.NodeID]*heldConn{}, slots: rt.ShipSlots}
 	defer func() {
 		if rest != nil {
 			rest.Close()
@@ -327,6 +345,8 @@ func (k *keptRows) Close() (string, error) {
 type heldConns struct {
 	db    string
 	conns map[catalog.NodeID]*heldConn
+	// slots is Runtime.ShipSlots: end gives the statement's slot back.
+	slots chan struct{}
 }
 
 type heldConn struct {
@@ -358,6 +378,9 @@ func (h *heldConns) end(ctx context.Context) {
 			}
 		}
 		c.Conn.Release(broken)
+	}
+	if h.conns != nil && h.slots != nil {
+		<-h.slots
 	}
 	h.conns = nil
 }

@@ -89,6 +89,11 @@ type Runtime struct {
 	// Steps, when set (EXPLAIN ANALYZE), collects each operator's rows and
 	// time.
 	Steps *Steps
+	// ShipSlots, when set, bounds the statements shipping rows through
+	// temporary tables at once: each holds a session per node of the shard
+	// pool while its sources take others from the same pool, so without a
+	// bound enough of them would wait for each other forever.
+	ShipSlots chan struct{}
 	// InBlock: the statement runs in a transaction block, whose
 	// connections must not create temporary tables (a transaction that
 	// touched one cannot be prepared for two-phase commit).

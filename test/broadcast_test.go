@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/distgres/distgres/test/harness"
 	"github.com/jackc/pgx/v5"
@@ -179,5 +180,61 @@ func TestBroadcastJoin(t *testing.T) {
 	run("in a block")
 	for _, conn := range []*pgx.Conn{ref, dist} {
 		cmpExec(t, conn, "ROLLBACK")
+	}
+}
+
+// TestBroadcastConcurrentCopies: more statements shipping rows through
+// temporary tables at once than a node pool has sessions (each holds one
+// per node while its sources take others) all finish, with the rows stock
+// PostgreSQL returns, and the pools serve afterwards.
+func TestBroadcastConcurrentCopies(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c := harness.Start(t, harness.Options{Nodes: 3, Shards: 6})
+	ref := cmpConnect(t, harness.StartPostgres(t))
+	dist := cmpConnect(t, c.ClientURL)
+	setup := []string{
+		"CREATE TABLE ccname (name text PRIMARY KEY, score int)",
+		"CREATE TABLE ccvisit (vid int PRIMARY KEY, name text, pad text)",
+		"INSERT INTO ccname SELECT 'u' || i, i % 9 FROM generate_series(1, 300) i",
+		"INSERT INTO ccvisit SELECT i, 'u' || (i % 350), repeat('p', 40) FROM generate_series(1, 3000) i",
+	}
+	cmpExec(t, ref, setup...)
+	cmpExec(t, dist, setup...)
+	const sql = "SELECT n.score, count(*), max(v.vid) FROM ccname n JOIN ccvisit v ON v.name = n.name GROUP BY n.score ORDER BY n.score"
+	want := cmpRun(ctx, ref, cmpModes[0], sql, nil)
+	const clients = 24 // more than a node pool's 16 sessions
+	errs := make(chan string, clients)
+	for i := 0; i < clients; i++ {
+		go func() {
+			conn, err := pgx.Connect(ctx, harness.URL(c.ClientURL))
+			if err != nil {
+				errs <- err.Error()
+				return
+			}
+			defer conn.Close(context.Background())
+			if _, err := conn.Exec(ctx, "SET distgres.max_broadcast_size = '1kB'"); err != nil {
+				errs <- err.Error()
+				return
+			}
+			for range 3 {
+				got := cmpRun(ctx, conn, cmpModes[0], sql, nil)
+				if d := cmpCompare(cmpQuery{name: "concurrent", sql: sql, ordered: true}, want, got); d != "" {
+					errs <- d
+					return
+				}
+			}
+			errs <- ""
+		}()
+	}
+	for i := 0; i < clients; i++ {
+		if e := <-errs; e != "" {
+			t.Error(e)
+		}
+	}
+	cmpExec(t, dist, "SET distgres.max_broadcast_size = '1kB'")
+	out := textLines(t, ctx, dist, "EXPLAIN ANALYZE "+sql, pgx.QueryExecModeSimpleProtocol)
+	if !strings.Contains(out, "Ran: shipped ") {
+		t.Errorf("the join did not ship through temporary tables:\n%s", out)
 	}
 }
