@@ -206,18 +206,22 @@ func groupExprs(sel *pg_query.SelectStmt) ([]*pg_query.Node, error) {
 	return out, nil
 }
 
-// matchGroup finds the GROUP BY expression equal to v.
+// matchGroup finds the GROUP BY expression v is: the same expression, or
+// the same column named with or without its table.
 func matchGroup(groups []*pg_query.Node, v *pg_query.Node) int {
 	for i, g := range groups {
 		if exprEqual(g, v) {
 			return i
 		}
 	}
-	if name := columnName(v); name != "" {
-		for i, g := range groups {
-			if columnName(g) == name {
-				return i
-			}
+	cr := v.GetColumnRef()
+	if cr == nil || columnName(v) == "" {
+		return -1
+	}
+	for i, g := range groups {
+		gc := g.GetColumnRef()
+		if gc != nil && columnName(g) == columnName(v) && (len(gc.Fields) == 1 || len(cr.Fields) == 1) {
+			return i
 		}
 	}
 	return -1

@@ -40,10 +40,10 @@ func planAggregateDedup(ctx context.Context, env *Env, st *Statement, sel *pg_qu
 	// What the rows must keep: the groups, then what the aggregates read.
 	keep := append([]*pg_query.Node(nil), groups...)
 	add := func(n *pg_query.Node) {
-		if n == nil || !readsColumns(n) || groupOf(keep, n) >= 0 {
+		if n == nil || !readsColumns(n) || matchGroup(keep, n) >= 0 {
 			return
 		}
-		keep = append(keep, n)
+		keep = append(keep, clone(n)) // outer's own nodes are rewritten below
 	}
 	distinct := false
 	var bad error
@@ -85,7 +85,7 @@ func planAggregateDedup(ctx context.Context, env *Env, st *Statement, sel *pg_qu
 		names[i] = "k" + strconv.Itoa(i+1)
 	}
 	WalkNodes(outer, func(n *pg_query.Node) {
-		if i := groupOf(keep, n); i >= 0 {
+		if i := matchGroup(keep, n); i >= 0 {
 			n.Node = finishColumn(names[i]).Node
 		}
 	})

@@ -70,7 +70,7 @@ func planAggregateFinish(ctx context.Context, env *Env, st *Statement, sel *pg_q
 	}
 	var aggs []*pg_query.Node
 	WalkNodes(outer, func(n *pg_query.Node) {
-		if i := groupOf(groups, n); i >= 0 {
+		if i := matchGroup(groups, n); i >= 0 {
 			n.Node = finishColumn(names[i]).Node
 			return
 		}
@@ -141,27 +141,6 @@ func finishOver(ctx context.Context, env *Env, st *Statement, sel *pg_query.Sele
 	}
 	return &executor.Finish{Input: input, Names: names, Types: types, Placeholder: placeholder,
 		Target: executor.Target{Node: node, Database: env.ShellDB, SQL: []string{sql}}, Cols: desc.Columns, Fallback: fallback}, nil
-}
-
-// groupOf finds the GROUP BY expression n is: the same expression, or the
-// same column named with or without its table.
-func groupOf(groups []*pg_query.Node, n *pg_query.Node) int {
-	for i, g := range groups {
-		if exprEqual(g, n) {
-			return i
-		}
-	}
-	cr := n.GetColumnRef()
-	if cr == nil {
-		return -1
-	}
-	for i, g := range groups {
-		gc := g.GetColumnRef()
-		if gc != nil && columnName(g) == columnName(n) && columnName(n) != "" && (len(gc.Fields) == 1 || len(cr.Fields) == 1) {
-			return i
-		}
-	}
-	return -1
 }
 
 // finishColumn is a reference to a column of the groups' rows.

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 
 	"github.com/distgres/distgres/catalog"
 	"github.com/distgres/distgres/executor"
@@ -74,6 +75,8 @@ func planShipped(ctx context.Context, env *Env, st *Statement, sel *pg_query.Sel
 type shipCandidate struct {
 	table *catalog.Table
 	rows  executor.InlineTable
+	// oids are the types of rows' columns.
+	oids []uint32
 	// joinColumn, if not empty, is the column of the table the statement
 	// equates with the anchor's distribution column (repartitioning
 	// column); joinIndex is its index among rows' columns.
@@ -98,15 +101,13 @@ func shipCandidates(ctx context.Context, env *Env, sel *pg_query.SelectStmt, ref
 			continue
 		}
 		seen[t] = true
-		rows, err := shippedTable(ctx, env, t, narrow[t])
+		rows, oids, err := shippedTable(ctx, env, t, narrow[t])
 		if err != nil {
 			return nil, err
 		}
-		c := shipCandidate{table: t, rows: rows}
+		c := shipCandidate{table: t, rows: rows, oids: oids}
 		if count[t] == 1 {
-			if c.joinColumn, c.joinIndex, err = repartitionColumn(ctx, env, sel, anchor, r, rows.Names); err != nil {
-				return nil, err
-			}
+			c.joinColumn, c.joinIndex = repartitionColumn(sel, anchor, r, c)
 		}
 		ships = append(ships, c)
 	}
@@ -183,35 +184,35 @@ func broadcastAnchor(top *pg_query.SelectStmt, refs []tableRef, narrow map[*cata
 
 // shippedTable is how a broadcast reads a table it ships: the columns the
 // statement uses (all of them when it is referenced more than once), and
-// the rows its WHERE keeps.
-func shippedTable(ctx context.Context, env *Env, t *catalog.Table, n *pullNarrowing) (executor.InlineTable, error) {
-	names, types, err := tableColumnTypes(ctx, env.Shell, t)
+// the rows its WHERE keeps. It also returns the type OIDs of those
+// columns.
+func shippedTable(ctx context.Context, env *Env, t *catalog.Table, n *pullNarrowing) (executor.InlineTable, []uint32, error) {
+	tc, err := tableColumnTypes(ctx, env.Shell, t)
 	if err != nil {
-		return executor.InlineTable{}, err
+		return executor.InlineTable{}, nil, err
 	}
+	names, types, oids := tc.names, tc.types, tc.oids
 	scan := scanAll
 	if n != nil {
 		scan = n.usedScan
-		typeOf := map[string]string{}
-		for i, c := range names {
-			typeOf[c] = types[i]
-		}
-		names, types = n.usedColumns(), nil
-		for _, c := range names {
-			types = append(types, typeOf[c])
+		names, types, oids = nil, nil, nil
+		for _, c := range n.usedColumns() {
+			i := slices.Index(tc.names, c)
+			names, types, oids = append(names, c), append(types, tc.types[i]), append(oids, tc.oids[i])
 		}
 		if len(names) == 0 { // rows without a column the statement reads
-			names, types = []string{"distgres_row"}, []string{"boolean"}
+			names, types, oids = []string{"distgres_row"}, []string{"boolean"}, []uint32{16}
 		}
 	}
+	quoted := make([]string, len(names))
 	for i, c := range names {
-		names[i] = sqlquote.Ident(c)
+		quoted[i] = sqlquote.Ident(c)
 	}
 	sources, err := tableSources(env, t, scan)
 	if err != nil {
-		return executor.InlineTable{}, err
+		return executor.InlineTable{}, nil, err
 	}
-	return executor.InlineTable{Sources: sources, Names: names, Types: types, UsesParams: n.usesParams()}, nil
+	return executor.InlineTable{Sources: sources, Names: quoted, Types: types, UsesParams: n.usesParams()}, oids, nil
 }
 
 // standInSchema names stand-ins' schema (no such schema exists).

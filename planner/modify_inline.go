@@ -42,10 +42,11 @@ func planInlinedModify(ctx context.Context, env *Env, st *Statement, t *catalog.
 		if _, ok := index[r.table]; ok {
 			continue
 		}
-		names, types, err := tableColumnTypes(ctx, env.Shell, r.table)
+		tc, err := tableColumnTypes(ctx, env.Shell, r.table)
 		if err != nil {
 			return nil, err
 		}
+		names, types := tc.names, tc.types
 		for i, n := range names {
 			names[i] = sqlquote.Ident(n)
 		}

@@ -1,8 +1,7 @@
 package planner
 
 import (
-	"context"
-	"strconv"
+	"slices"
 
 	"github.com/distgres/distgres/catalog"
 	"github.com/distgres/distgres/executor"
@@ -17,30 +16,23 @@ import (
 // shard of the anchor gets the rows whose join value belongs there, and
 // the statement plans as a join of colocated tables.
 
-// repartitionColumn returns the column of r's table that the top-level
-// SELECT equates with the anchor's distribution column, in a join
-// condition or the WHERE, and its index among the shipped columns (names,
-// quoted); "" when there is none whose type places values as the anchor's
+// repartitionColumn returns the column of c's table (referenced by r)
+// that the top-level SELECT equates with the anchor's distribution column,
+// in a join condition or the WHERE, and its index among the shipped
+// columns; "" when there is none whose type places values as the anchor's
 // distribution column does.
-func repartitionColumn(ctx context.Context, env *Env, sel *pg_query.SelectStmt, anchor, r tableRef, names []string) (string, int, error) {
+func repartitionColumn(sel *pg_query.SelectStmt, anchor, r tableRef, c shipCandidate) (string, int) {
 	a := anchor.table
 	if a.Method != catalog.MethodHash && a.Method != catalog.MethodModulo {
-		return "", -1, nil
+		return "", -1
 	}
 	for _, col := range anchorEqualities(sel, anchor, r.rv) {
-		i := indexOf(names, sqlquote.Ident(col))
-		if i < 0 {
-			continue
-		}
-		typ, err := columnTypeOID(ctx, env.Shell, r.table, col)
-		if err != nil {
-			return "", -1, err
-		}
-		if catalog.ColocationFamily(typ) == catalog.ColocationFamily(a.DistType) {
-			return col, i, nil
+		i := slices.Index(c.rows.Names, sqlquote.Ident(col))
+		if i >= 0 && catalog.ColocationFamily(c.oids[i]) == catalog.ColocationFamily(a.DistType) {
+			return col, i
 		}
 	}
-	return "", -1, nil
+	return "", -1
 }
 
 // anchorEqualities lists the columns of rv that the top-level SELECT's
@@ -136,26 +128,6 @@ func qualifiedColumn(n *pg_query.Node, rv *pg_query.RangeVar) (string, bool) {
 		return "", false
 	}
 	return c.Sval, true
-}
-
-func indexOf(list []string, s string) int {
-	for i, x := range list {
-		if x == s {
-			return i
-		}
-	}
-	return -1
-}
-
-// columnTypeOID returns the type OID of t's column col.
-func columnTypeOID(ctx context.Context, sh Shell, t *catalog.Table, col string) (uint32, error) {
-	v, ok, err := sh.QueryValue(ctx, "SELECT atttypid FROM pg_catalog.pg_attribute WHERE attrelid = "+
-		sqlquote.Literal(qualifiedTable(t))+"::regclass AND attname = "+sqlquote.Literal(col)+" AND NOT attisdropped")
-	if err != nil || !ok {
-		return 0, err
-	}
-	oid, err := strconv.ParseUint(v, 10, 32)
-	return uint32(oid), err
 }
 
 // partitionedStandIn is the table a repartitioned table is planned as:

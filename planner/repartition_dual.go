@@ -2,6 +2,7 @@ package planner
 
 import (
 	"context"
+	"slices"
 	"strconv"
 
 	"github.com/distgres/distgres/catalog"
@@ -39,23 +40,16 @@ func planDualRepartition(ctx context.Context, env *Env, st *Statement, sel *pg_q
 			otherRef = r
 		}
 	}
-	anchorRows, err := shippedTable(ctx, env, anchor.table, narrow[anchor.table])
+	anchorRows, anchorOIDs, err := shippedTable(ctx, env, anchor.table, narrow[anchor.table])
 	if err != nil {
 		return nil, err
 	}
 	for _, eq := range joinEqualities(sel, anchor.rv, otherRef.rv) {
-		ai, oi := indexOf(anchorRows.Names, sqlquote.Ident(eq[0])), indexOf(other.rows.Names, sqlquote.Ident(eq[1]))
+		ai, oi := slices.Index(anchorRows.Names, sqlquote.Ident(eq[0])), slices.Index(other.rows.Names, sqlquote.Ident(eq[1]))
 		if ai < 0 || oi < 0 {
 			continue
 		}
-		at, err := columnTypeOID(ctx, env.Shell, anchor.table, eq[0])
-		if err != nil {
-			return nil, err
-		}
-		ot, err := columnTypeOID(ctx, env.Shell, other.table, eq[1])
-		if err != nil {
-			return nil, err
-		}
+		at, ot := anchorOIDs[ai], other.oids[oi]
 		if !catalog.Hashable(at) || catalog.ColocationFamily(at) != catalog.ColocationFamily(ot) {
 			continue
 		}

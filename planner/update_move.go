@@ -2,6 +2,7 @@ package planner
 
 import (
 	"context"
+	"strconv"
 	"strings"
 
 	"github.com/distgres/distgres/catalog"
@@ -31,10 +32,11 @@ func planMovingUpdate(ctx context.Context, env *Env, st *Statement, upd *pg_quer
 	if err != nil {
 		return nil, err
 	}
-	cols, types, err := tableColumnTypes(ctx, env.Shell, t)
+	tc, err := tableColumnTypes(ctx, env.Shell, t)
 	if err != nil {
 		return nil, err
 	}
+	cols, types := tc.names, tc.types
 	assigned := map[string]*pg_query.Node{}
 	for _, n := range upd.TargetList {
 		rt := n.GetResTarget()
@@ -123,23 +125,32 @@ func insertInto(env *Env, t *catalog.Table, names []string, source []executor.Co
 	return op, nil
 }
 
-// tableColumnTypes returns t's columns and their types as SQL type names.
-func tableColumnTypes(ctx context.Context, sh Shell, t *catalog.Table) ([]string, []string, error) {
-	v, ok, err := sh.QueryValue(ctx, "SELECT string_agg(attname || chr(30) || pg_catalog.format_type(atttypid, atttypmod), chr(31) ORDER BY attnum)"+
+// tableColumns are a table's columns: names, types as SQL type names, and
+// type OIDs.
+type tableColumns struct {
+	names, types []string
+	oids         []uint32
+}
+
+// tableColumnTypes returns t's columns and their types.
+func tableColumnTypes(ctx context.Context, sh Shell, t *catalog.Table) (tableColumns, error) {
+	var tc tableColumns
+	v, ok, err := sh.QueryValue(ctx, "SELECT string_agg(attname || chr(30) || pg_catalog.format_type(atttypid, atttypmod) || chr(30) || atttypid, chr(31) ORDER BY attnum)"+
 		" FROM pg_catalog.pg_attribute WHERE attrelid = "+sqlquote.Literal(qualifiedTable(t))+"::regclass AND attnum > 0 AND NOT attisdropped")
 	if err != nil {
-		return nil, nil, err
+		return tc, err
 	}
 	if !ok {
-		return nil, nil, pgerr.New(pgerr.UndefinedTable, "relation %q has no columns", t.Name)
+		return tc, pgerr.New(pgerr.UndefinedTable, "relation %q has no columns", t.Name)
 	}
-	var names, types []string
 	for _, c := range strings.Split(v, "\x1f") {
-		name, typ, _ := strings.Cut(c, "\x1e")
-		names = append(names, name)
-		types = append(types, typ)
+		f := strings.Split(c, "\x1e")
+		oid, _ := strconv.ParseUint(f[len(f)-1], 10, 32)
+		tc.names = append(tc.names, f[0])
+		tc.types = append(tc.types, f[1])
+		tc.oids = append(tc.oids, uint32(oid))
 	}
-	return names, types, nil
+	return tc, nil
 }
 
 // typeCast wraps expr in a cast to the SQL type typ.
