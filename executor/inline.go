@@ -2,7 +2,6 @@ package executor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -68,52 +67,22 @@ func (in *Inline) Explain() Description {
 func (in *Inline) Open(ctx context.Context, rt *Runtime, params Params) (Rows, error) {
 	srt := *rt
 	srt.ResultFormats = nil
-	budget := rt.MaxIntermediateBytes
+	// All the tables' rows together are bounded, as one intermediate
+	// result.
+	acct := shipAccount{totalLimit: rt.MaxIntermediateBytes}
 	sources := make([]string, len(in.Tables))
 	for i, t := range in.Tables {
-		s, used, err := readValues(ctx, &srt, t, Params{}, budget)
-		if errors.Is(err, errTooLarge) {
-			err = tooLarge(rt.MaxIntermediateBytes)
-		}
+		s, err := shipRows(ctx, &srt, t, Params{}, &acct, false)
 		if err != nil {
 			return nil, err
 		}
-		if budget > 0 {
-			budget = max(budget-used, 1)
-		}
-		sources[i] = s
+		sources[i] = s.texts[0]
 	}
 	targets, err := in.Build(sources)
 	if err != nil {
 		return nil, err
 	}
 	return (&Gather{Targets: targets, Cols: in.Cols, Replicated: in.Replicated}).Open(ctx, rt, params)
-}
-
-// readValues returns a table's rows as a parenthesized query: typed VALUES,
-// or an empty typed row set. Past budget bytes (> 0) it stops with
-// errTooLarge.
-func readValues(ctx context.Context, rt *Runtime, t InlineTable, params Params, budget int64) (string, int64, error) {
-	rows, err := t.open(ctx, rt, params, TextFormat)
-	if err != nil {
-		return "", 0, err
-	}
-	var v valuesText
-	for rows.Next() {
-		v.add(rows.Values(), t.Types)
-		if budget > 0 && v.size() > budget {
-			rows.Close()
-			return "", 0, errTooLarge
-		}
-	}
-	if err := rows.Err(); err != nil {
-		rows.Close()
-		return "", 0, err
-	}
-	if _, err := rows.Close(); err != nil {
-		return "", 0, err
-	}
-	return v.query(t.Names, t.Types), v.size(), nil
 }
 
 // params are the statement's parameters if the table's rows need them.

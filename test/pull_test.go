@@ -38,6 +38,12 @@ func TestPullSizeLimit(t *testing.T) {
 	if !errors.As(err, &pe) || pe.Code != "54000" {
 		t.Fatalf("join over the limit: err = %v, want SQLSTATE 54000", err)
 	}
+	// A write that reads another table's rows whole is bounded alike,
+	// and writes nothing.
+	_, err = conn.Exec(ctx, "UPDATE pa SET v = 'y' FROM (SELECT id FROM pa WHERE v <> 'z') AS other WHERE pa.id = other.id + 1")
+	if !errors.As(err, &pe) || pe.Code != "54000" {
+		t.Fatalf("UPDATE ... FROM over the limit: err = %v, want SQLSTATE 54000", err)
+	}
 	if _, err := conn.Exec(ctx, "SET distgres.max_intermediate_result_size = 'lots'"); err == nil {
 		t.Error("an invalid size was accepted")
 	}
@@ -47,6 +53,9 @@ func TestPullSizeLimit(t *testing.T) {
 	var n int64
 	if err := conn.QueryRow(ctx, join).Scan(&n); err != nil || n != 499 {
 		t.Fatalf("join after RESET = %d, %v; want 499", n, err)
+	}
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM pa WHERE v = 'y'").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("rows the refused UPDATE changed: %d, %v", n, err)
 	}
 	// No temporary table stays on the node's shell database.
 	var temps int64
