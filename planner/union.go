@@ -54,20 +54,15 @@ func planUnion(ctx context.Context, env *Env, branches []*pg_query.SelectStmt, d
 	var types []string
 	op := &executor.Append{Cols: desc.Columns, Text: distinct}
 	for _, b := range branches {
-		n := &pg_query.Node{Node: &pg_query.Node_SelectStmt{SelectStmt: b}}
-		sql, err := deparse(n)
+		p, err := planBranch(ctx, env, b, desc.ParamOIDs)
 		if err != nil {
 			return nil, err
 		}
-		bdesc, err := env.Shell.Describe(ctx, sql, desc.ParamOIDs)
-		if err != nil {
-			return nil, err
-		}
-		if len(bdesc.Columns) != len(desc.Columns) {
-			return nil, pgerr.Unsupported(hintJoins, "a UNION ALL branch with %d columns instead of %d", len(bdesc.Columns), len(desc.Columns))
+		if len(p.Columns) != len(desc.Columns) {
+			return nil, pgerr.Unsupported(hintJoins, "a UNION ALL branch with %d columns instead of %d", len(p.Columns), len(desc.Columns))
 		}
 		var cast *pg_query.SelectStmt
-		for i, c := range bdesc.Columns {
+		for i, c := range p.Columns {
 			if c.TypeOID == desc.Columns[i].TypeOID {
 				continue
 			}
@@ -88,19 +83,9 @@ func planUnion(ctx context.Context, env *Env, branches []*pg_query.SelectStmt, d
 			}
 		}
 		if cast != nil {
-			n = &pg_query.Node{Node: &pg_query.Node_SelectStmt{SelectStmt: cast}}
-			if sql, err = deparse(n); err != nil {
+			if p, err = planBranch(ctx, env, cast, desc.ParamOIDs); err != nil {
 				return nil, err
 			}
-		}
-		// Planning maps table references to positions in the text: the
-		// branch's own.
-		if n, err = parseOne(sql); err != nil {
-			return nil, err
-		}
-		p, err := planSelect(ctx, env, &Statement{SQL: sql, Node: n, ParamOIDs: desc.ParamOIDs}, n.GetSelectStmt())
-		if err != nil {
-			return nil, err
 		}
 		op.Inputs = append(op.Inputs, p.Root)
 	}
@@ -115,4 +100,20 @@ func planUnion(ctx context.Context, env *Env, branches []*pg_query.SelectStmt, d
 		agg.Output = append(agg.Output, executor.OutputCol{Group: i})
 	}
 	return &executor.Convert{Input: agg, Ready: make([]bool, len(desc.Columns))}, nil
+}
+
+// planBranch plans a branch of a union as a statement of its own, with
+// the union's parameter types.
+func planBranch(ctx context.Context, env *Env, b *pg_query.SelectStmt, paramOIDs []uint32) (*Plan, error) {
+	sql, err := deparse(&pg_query.Node{Node: &pg_query.Node_SelectStmt{SelectStmt: b}})
+	if err != nil {
+		return nil, err
+	}
+	// Planning maps table references to positions in the text: the
+	// branch's own.
+	n, err := parseOne(sql)
+	if err != nil {
+		return nil, err
+	}
+	return planSelect(ctx, env, &Statement{SQL: sql, Node: n, ParamOIDs: paramOIDs}, n.GetSelectStmt())
 }
