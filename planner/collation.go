@@ -29,6 +29,9 @@ func requireCOrder(ctx context.Context, env *Env, stmt *pg_query.Node) error {
 // another collation, no column of its tables has one, and the database's
 // default collation is C.
 func textSortsAsC(ctx context.Context, env *Env, stmt *pg_query.Node) (bool, error) {
+	if ok, known := env.sortsAsC[stmt]; known {
+		return ok, nil
+	}
 	explicit := false
 	WalkNodes(stmt, func(n *pg_query.Node) {
 		if cc := n.GetCollateClause(); cc != nil && !isCCollation(cc) {
@@ -58,6 +61,9 @@ func textSortsAsC(ctx context.Context, env *Env, stmt *pg_query.Node) (bool, err
 	v, ok, err := env.Shell.QueryValue(ctx, sql)
 	if err != nil {
 		return false, err
+	}
+	if env.sortsAsC != nil {
+		env.sortsAsC[stmt] = ok && v == "t"
 	}
 	return ok && v == "t", nil
 }

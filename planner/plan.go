@@ -50,6 +50,10 @@ type Env struct {
 	// shipped maps tables a broadcast plan ships to every node ("schema.name")
 	// to the stand-in reference tables the tiers plan with.
 	shipped map[string]*catalog.Table
+	// sortsAsC remembers, per statement node, what textSortsAsC found:
+	// the tiers, shipping and their fallbacks ask it of one statement
+	// several times. Set by Build; copies of the Env share it.
+	sortsAsC map[*pg_query.Node]bool
 }
 
 // Statement is one SQL statement to plan.

@@ -12,6 +12,7 @@ import (
 
 // Build plans one statement.
 func Build(ctx context.Context, env *Env, st *Statement) (*Plan, error) {
+	env.sortsAsC = map[*pg_query.Node]bool{}
 	p, err := plan(ctx, env, st)
 	if err != nil {
 		return nil, err
