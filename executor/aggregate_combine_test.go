@@ -3,7 +3,7 @@ package executor
 import (
 	"context"
 	"math"
-	"strings"
+	"slices"
 	"testing"
 
 	"github.com/distgres/distgres/pgerr"
@@ -33,15 +33,35 @@ func cloneRow(r [][]byte) [][]byte {
 	return out
 }
 
+// combineCase is an Aggregate over text partials and the rows it must
+// return ("|" between columns).
+type combineCase struct {
+	name   string
+	groups []int
+	aggs   []Agg
+	out    []OutputCol
+	input  [][][]byte
+	want   []string
+}
+
+// runCombineCases runs each case's Aggregate, its output ordered by sort.
+func runCombineCases(t *testing.T, cases []combineCase, sort []SortKey) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := runAggregate(t, &Aggregate{GroupCols: c.groups, Aggs: c.aggs, Output: c.out, Sort: sort}, c.input)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, c.want) {
+				t.Errorf("got  %q\nwant %q", got, c.want)
+			}
+		})
+	}
+}
+
 func TestAggregateCombineBoolBitsDistinct(t *testing.T) {
-	cases := []struct {
-		name   string
-		groups []int
-		aggs   []Agg
-		out    []OutputCol
-		input  [][][]byte
-		want   []string
-	}{
+	cases := []combineCase{
 		{
 			// SELECT bool_and(x), bool_or(x) FROM t: a node's NULL partial
 			// (no non-null values there) does not count.
@@ -115,17 +135,7 @@ func TestAggregateCombineBoolBitsDistinct(t *testing.T) {
 			want: []string{"0|NULL|NULL"},
 		},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			got, err := runAggregate(t, &Aggregate{GroupCols: c.groups, Aggs: c.aggs, Output: c.out}, c.input)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if strings.Join(got, "\n") != strings.Join(c.want, "\n") {
-				t.Errorf("got %q, want %q", got, c.want)
-			}
-		})
-	}
+	runCombineCases(t, cases, nil)
 }
 
 // pgVariance holds sets of numeric values split over nodes, each node's

@@ -163,14 +163,7 @@ func TestAggregateCombineLists(t *testing.T) {
 		}
 		return &ListAgg{Elements: true, Keys: keys, ArrayDelim: ','}
 	}
-	cases := []struct {
-		name   string
-		groups []int
-		aggs   []Agg
-		out    []OutputCol
-		input  [][][]byte
-		want   []string
-	}{
+	cases := []combineCase{
 		{
 			// SELECT g, string_agg(x, ',' ORDER BY k) FROM t GROUP BY g:
 			// each node's values and keys in order; NULL values are
@@ -338,17 +331,7 @@ func TestAggregateCombineLists(t *testing.T) {
 			want:  []string{""},
 		},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			got, err := runAggregate(t, &Aggregate{GroupCols: c.groups, Aggs: c.aggs, Output: c.out, Sort: []SortKey{{Col: 0, TypeOID: oidInt4}}}, c.input)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, c.want) {
-				t.Errorf("got  %q\nwant %q", got, c.want)
-			}
-		})
-	}
+	runCombineCases(t, cases, []SortKey{{Col: 0, TypeOID: oidInt4}})
 }
 
 func TestAggregateCombineListErrors(t *testing.T) {

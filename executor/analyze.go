@@ -39,15 +39,20 @@ func (s *Steps) For(op Operator) (StepStats, bool) {
 
 // note records, when the runtime collects steps, how op ran.
 func note(rt *Runtime, op Operator, text string) {
-	if rt.Steps == nil {
-		return
+	if rt.Steps != nil {
+		st := rt.Steps.of(op)
+		st.Notes = append(st.Notes, text)
 	}
-	st := rt.Steps.stats[op]
+}
+
+// of returns op's statistics, created on first use.
+func (s *Steps) of(op Operator) *StepStats {
+	st := s.stats[op]
 	if st == nil {
 		st = &StepStats{}
-		rt.Steps.stats[op] = st
+		s.stats[op] = st
 	}
-	st.Notes = append(st.Notes, text)
+	return st
 }
 
 // openStep opens op, measured when the runtime collects steps. Operators
@@ -56,11 +61,7 @@ func openStep(ctx context.Context, rt *Runtime, op Operator, params Params) (Row
 	if rt.Steps == nil {
 		return op.Open(ctx, rt, params)
 	}
-	st := rt.Steps.stats[op]
-	if st == nil {
-		st = &StepStats{}
-		rt.Steps.stats[op] = st
-	}
+	st := rt.Steps.of(op)
 	start := time.Now()
 	rows, err := op.Open(ctx, rt, params)
 	st.Time += time.Since(start)
