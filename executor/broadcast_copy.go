@@ -57,24 +57,26 @@ func (b *Broadcast) openCopied(ctx context.Context, rt *Runtime, params Params, 
 		if rest != nil {
 			rest.Close()
 		}
-		// A bug must not keep the sessions from their pools.
+		// Neither a failure nor a bug may keep the sessions from their
+		// pools.
 		if r := recover(); r != nil {
 			held.end(ctx)
 			panic(r)
+		}
+		if err != nil {
+			held.end(ctx)
 		}
 	}()
 	nodes := b.Nodes
 	for _, n := range nodes {
 		c, err := rt.Conns.Acquire(ctx, n, b.Database)
 		if err != nil {
-			held.end(ctx)
 			return nil, err
 		}
 		h := &heldConn{Conn: c}
 		held.conns[n.ID] = h
 		if _, err := c.PgConn().Exec(ctx, "BEGIN").ReadAll(); err != nil {
 			h.broken = true
-			held.end(ctx)
 			return nil, err
 		}
 	}
@@ -91,7 +93,6 @@ func (b *Broadcast) openCopied(ctx context.Context, rt *Runtime, params Params, 
 			source, rest = &keptRows{rows: kept[i], rest: rest}, nil
 		default:
 			if source, err = t.open(ctx, &srt, t.params(params), TextFormat); err != nil {
-				held.end(ctx)
 				return nil, err
 			}
 		}
@@ -102,7 +103,6 @@ func (b *Broadcast) openCopied(ctx context.Context, rt *Runtime, params Params, 
 			return openStep(ctx, rt, b.Fallback, params)
 		}
 		if err != nil {
-			held.end(ctx)
 			return nil, err
 		}
 		for j, name := range names {
@@ -113,9 +113,7 @@ func (b *Broadcast) openCopied(ctx context.Context, rt *Runtime, params Params, 
 	prt := *rt
 	prt.Conns = held
 	prt.Inlined = strings.NewReplacer(pairs...)
-	rows, err = openStep(ctx, &prt, b.Plan, params)
-	if err != nil {
-		held.end(ctx)
+	if rows, err = openStep(ctx, &prt, b.Plan, params); err != nil {
 		return nil, err
 	}
 	return &heldRows{Rows: rows, held: held, ctx: ctx}, nil
