@@ -92,15 +92,7 @@ func planRecursive(ctx context.Context, env *Env, st *Statement, sel *pg_query.S
 	op := &executor.Broadcast{Database: env.ShardDB}
 	shipped := map[string]*catalog.Table{}
 	for i, s := range subs {
-		sql, err := deparse(s.node)
-		if err != nil {
-			return nil, err
-		}
-		n, err := parseOne(sql)
-		if err != nil {
-			return nil, err
-		}
-		p, err := planSelect(ctx, env, &Statement{SQL: sql, Node: n, ParamOIDs: desc.ParamOIDs}, n.GetSelectStmt())
+		p, err := planPart(ctx, env, s.node.GetSelectStmt(), desc.ParamOIDs)
 		if err != nil {
 			return nil, err
 		}

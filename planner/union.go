@@ -54,7 +54,7 @@ func planUnion(ctx context.Context, env *Env, branches []*pg_query.SelectStmt, d
 	var types []string
 	op := &executor.Append{Cols: desc.Columns, Text: distinct}
 	for _, b := range branches {
-		p, err := planBranch(ctx, env, b, desc.ParamOIDs)
+		p, err := planPart(ctx, env, b, desc.ParamOIDs)
 		if err != nil {
 			return nil, err
 		}
@@ -83,7 +83,7 @@ func planUnion(ctx context.Context, env *Env, branches []*pg_query.SelectStmt, d
 			}
 		}
 		if cast != nil {
-			if p, err = planBranch(ctx, env, cast, desc.ParamOIDs); err != nil {
+			if p, err = planPart(ctx, env, cast, desc.ParamOIDs); err != nil {
 				return nil, err
 			}
 		}
@@ -102,15 +102,15 @@ func planUnion(ctx context.Context, env *Env, branches []*pg_query.SelectStmt, d
 	return &executor.Convert{Input: agg, Ready: make([]bool, len(desc.Columns))}, nil
 }
 
-// planBranch plans a branch of a union as a statement of its own, with
-// the union's parameter types.
-func planBranch(ctx context.Context, env *Env, b *pg_query.SelectStmt, paramOIDs []uint32) (*Plan, error) {
+// planPart plans part of a statement (a union's branch, a subquery) as a
+// statement of its own, with the statement's parameter types.
+func planPart(ctx context.Context, env *Env, b *pg_query.SelectStmt, paramOIDs []uint32) (*Plan, error) {
 	sql, err := deparse(&pg_query.Node{Node: &pg_query.Node_SelectStmt{SelectStmt: b}})
 	if err != nil {
 		return nil, err
 	}
 	// Planning maps table references to positions in the text: the
-	// branch's own.
+	// part's own.
 	n, err := parseOne(sql)
 	if err != nil {
 		return nil, err
