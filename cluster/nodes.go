@@ -62,7 +62,7 @@ func startNodes(ctx context.Context, dir string, lay *Layout, fresh bool, opts O
 			if opts.Template != "" {
 				err = datanode.CopyDataDir(opts.Template, nodeDir)
 			} else {
-				err = datanode.InitDB(ctx, bin, nodeDir, datanode.InitOptions{Fast: opts.Fast, NoSync: opts.Fast, Logger: log})
+				err = datanode.InitDB(ctx, bin, nodeDir, datanode.InitOptions{Fast: opts.Fast, NoSync: opts.Fast, SharedBy: len(lay.Nodes), Logger: log})
 			}
 			if err != nil {
 				return nil, fmt.Errorf("initializing data node %s: %w", e.Name, err)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"time"
 )
 
@@ -22,8 +23,28 @@ type InitOptions struct {
 	// crash of the machine can corrupt such a cluster.
 	Fast bool
 
+	// SharedBy is how many data nodes share this machine's cores (0 or 1:
+	// the node has them to itself). Nodes that share the cores get fewer
+	// parallel workers per query, so that a statement running on all of
+	// them at once does not start more processes than there are cores.
+	SharedBy int
+
 	// Logger receives progress messages; nil discards them.
 	Logger *slog.Logger
+}
+
+// parallelSettings returns the postgresql.conf lines that size parallel
+// query for a node sharing cores with shared-1 other nodes, or "" when the
+// node has the machine to itself (PostgreSQL's defaults then apply).
+// A scatter aggregate over 10M rows on 3 nodes and 2 cores took 355–400 ms
+// with PostgreSQL's default of 2 workers per node (9 processes) and
+// 295–311 ms with none.
+func parallelSettings(cores, shared int) string {
+	if shared <= 1 {
+		return ""
+	}
+	workers := min(max(cores/shared-1, 0), 2)
+	return fmt.Sprintf("# %d data nodes share %d cores: parallel workers per query sized to match.\nmax_parallel_workers_per_gather = %d\n", shared, cores, workers)
 }
 
 // initDBOutputLines is how many trailing lines of initdb output an error
@@ -112,7 +133,7 @@ func InitDB(ctx context.Context, bin Binaries, dir string, opts InitOptions) err
 		return fmt.Errorf("initdb %s: %w; output:\n%s", dir, err, lastLines(out.String(), initDBOutputLines))
 	}
 
-	if err := appendSettings(dir, opts.Fast); err != nil {
+	if err := appendSettings(dir, opts); err != nil {
 		return fmt.Errorf("initdb %s: %w", dir, err)
 	}
 	logger.Info("initialized data directory", "dir", dir, "elapsed", time.Since(start).Round(time.Millisecond))
@@ -121,9 +142,9 @@ func InitDB(ctx context.Context, bin Binaries, dir string, opts InitOptions) err
 
 // appendSettings adds our settings to dir/postgresql.conf. Later lines in
 // postgresql.conf override earlier ones, so appending is enough.
-func appendSettings(dir string, fast bool) error {
-	settings := baseSettings
-	if fast {
+func appendSettings(dir string, opts InitOptions) error {
+	settings := baseSettings + parallelSettings(runtime.NumCPU(), opts.SharedBy)
+	if opts.Fast {
 		settings += fastSettings
 	}
 	path := filepath.Join(dir, "postgresql.conf")

@@ -39,3 +39,28 @@ func TestInitDBFailureShowsOutput(t *testing.T) {
 		t.Fatalf("InitDB into a non-empty directory: %v", err)
 	}
 }
+
+func TestParallelSettings(t *testing.T) {
+	tests := []struct {
+		cores, shared int
+		want          string // the max_parallel_workers_per_gather line, "" for none
+	}{
+		{cores: 2, shared: 0, want: ""},
+		{cores: 2, shared: 1, want: ""},
+		{cores: 2, shared: 3, want: "max_parallel_workers_per_gather = 0"},
+		{cores: 4, shared: 2, want: "max_parallel_workers_per_gather = 1"},
+		{cores: 16, shared: 3, want: "max_parallel_workers_per_gather = 2"},
+	}
+	for _, tt := range tests {
+		got := parallelSettings(tt.cores, tt.shared)
+		if tt.want == "" {
+			if got != "" {
+				t.Errorf("parallelSettings(%d, %d) = %q, want nothing", tt.cores, tt.shared, got)
+			}
+			continue
+		}
+		if !strings.Contains(got, "\n"+tt.want+"\n") {
+			t.Errorf("parallelSettings(%d, %d) = %q, want a line %q", tt.cores, tt.shared, got, tt.want)
+		}
+	}
+}
