@@ -3,8 +3,6 @@ package coordinator
 import (
 	"strconv"
 	"strings"
-
-	pg_query "github.com/pganalyze/pg_query_go/v5"
 )
 
 // normalized is a simple-protocol statement whose constants were turned
@@ -32,13 +30,17 @@ const (
 // treat exactly like the literal: other statements, several statements,
 // existing parameters, escape or bit-string literals.
 func normalize(query string) (normalized, bool) {
-	scan, err := pg_query.Scan(query)
-	if err != nil || len(scan.Tokens) == 0 {
+	toks, ok := lexNative(query)
+	if !ok {
+		if toks, ok = lexPgQuery(query); !ok {
+			return normalized{}, false
+		}
+	}
+	if len(toks) == 0 {
 		return normalized{}, false
 	}
-	toks := scan.Tokens
-	switch toks[0].Token {
-	case pg_query.Token_SELECT, pg_query.Token_INSERT, pg_query.Token_UPDATE, pg_query.Token_DELETE_P:
+	switch toks[0].kind {
+	case lexSelect, lexInsert, lexUpdate, lexDelete:
 	default:
 		return normalized{}, false
 	}
@@ -49,47 +51,45 @@ func normalize(query string) (normalized, bool) {
 	depth := 0
 	sortDepth := -1 // paren depth of an ORDER BY / GROUP BY list, or -1
 	for i, t := range toks {
-		switch t.Token {
-		case pg_query.Token_PARAM, pg_query.Token_BCONST, pg_query.Token_XCONST, pg_query.Token_USCONST:
+		switch t.kind {
+		case lexRefuse:
 			return normalized{}, false
-		case pg_query.Token_ASCII_59: // ';'
+		case lexSemicolon:
 			if i != len(toks)-1 {
 				return normalized{}, false
 			}
-		case pg_query.Token_ASCII_40:
+		case lexOpen:
 			depth++
-		case pg_query.Token_ASCII_41:
+		case lexClose:
 			depth--
 			if sortDepth > depth {
 				sortDepth = -1
 			}
-		case pg_query.Token_BY:
-			if i > 0 && (toks[i-1].Token == pg_query.Token_ORDER || toks[i-1].Token == pg_query.Token_GROUP_P) {
+		case lexBy:
+			if i > 0 && (toks[i-1].kind == lexOrder || toks[i-1].kind == lexGroup) {
 				sortDepth = depth
 			}
-		case pg_query.Token_LIMIT, pg_query.Token_OFFSET, pg_query.Token_FETCH, pg_query.Token_FOR,
-			pg_query.Token_HAVING, pg_query.Token_WINDOW, pg_query.Token_UNION, pg_query.Token_EXCEPT,
-			pg_query.Token_INTERSECT:
+		case lexEndsSortList:
 			if depth == sortDepth {
 				sortDepth = -1
 			}
-		case pg_query.Token_ICONST, pg_query.Token_FCONST, pg_query.Token_SCONST:
-			if t.Token == pg_query.Token_ICONST && sortDepth == depth && positional(toks, i) {
+		case lexInt, lexFloat, lexString:
+			if t.kind == lexInt && sortDepth == depth && positional(toks, i) {
 				continue
 			}
-			start := int(t.Start)
-			raw := query[t.Start:t.End]
+			start := t.start
+			raw := query[t.start:t.end]
 			var val string
 			var oid uint32
-			switch t.Token {
-			case pg_query.Token_ICONST, pg_query.Token_FCONST:
+			switch t.kind {
+			case lexInt, lexFloat:
 				if strings.ContainsAny(raw, "xXoObB_") {
 					return normalized{}, false // hex/octal/underscore forms
 				}
 				// PostgreSQL folds a unary minus into the constant, and
 				// types an integer by its signed value.
-				if i > 0 && toks[i-1].Token == pg_query.Token_ASCII_45 && unaryMinus(toks, i-1) {
-					start = int(toks[i-1].Start)
+				if i > 0 && toks[i-1].kind == lexMinus && unaryMinus(toks, i-1) {
+					start = toks[i-1].start
 					raw = "-" + raw
 				}
 				val, oid = raw, numberType(raw)
@@ -103,10 +103,10 @@ func normalize(query string) (normalized, bool) {
 			b.WriteString(query[pos:start])
 			b.WriteByte('$')
 			b.WriteString(strconv.Itoa(len(n.values) + 1))
-			pos = int(t.End)
+			pos = t.end
 			n.values = append(n.values, []byte(val))
 			n.oids = append(n.oids, oid)
-			kinds = append(kinds, byte('0'+t.Token%10))
+			kinds = append(kinds, byte('0'+t.kind))
 		}
 	}
 	if len(n.values) == 0 {
@@ -131,43 +131,40 @@ func numberType(v string) uint32 {
 }
 
 // unaryMinus says whether the '-' at i is a sign rather than a binary
-// minus: it does not follow an operand. Misjudging a binary minus as a sign
-// yields text that fails to parse, which falls back to the ordinary path.
-func unaryMinus(toks []*pg_query.ScanToken, i int) bool {
+// minus: it does not follow an operand (a name, a constant, a closing
+// parenthesis or bracket, a keyword other than a reserved one). Misjudging
+// a binary minus as a sign yields text that fails to parse, which falls
+// back to the ordinary path.
+func unaryMinus(toks []lexToken, i int) bool {
 	if i == 0 {
 		return true
 	}
-	prev := toks[i-1]
-	switch prev.Token {
-	case pg_query.Token_IDENT, pg_query.Token_ICONST, pg_query.Token_FCONST, pg_query.Token_SCONST,
-		pg_query.Token_PARAM, pg_query.Token_ASCII_41, pg_query.Token_ASCII_93:
+	switch prev := toks[i-1]; prev.kind {
+	case lexWord, lexInt, lexFloat, lexString, lexRefuse, lexClose, lexCloseBracket:
 		return false
+	case lexOther, lexOpen, lexComma, lexSemicolon, lexMinus:
+		return true // an operator, punctuation or a reserved keyword
+	default:
+		return prev.reserved
 	}
-	if prev.KeywordKind == pg_query.KeywordKind_NO_KEYWORD {
-		return true // an operator or punctuation
-	}
-	return prev.KeywordKind == pg_query.KeywordKind_RESERVED_KEYWORD
 }
 
 // positional reports an integer in an ORDER BY / GROUP BY list standing
 // alone as an item, which names an output column by position.
-func positional(toks []*pg_query.ScanToken, i int) bool {
+func positional(toks []lexToken, i int) bool {
 	if i == 0 {
 		return false
 	}
-	switch toks[i-1].Token {
-	case pg_query.Token_BY, pg_query.Token_ASCII_44:
+	switch toks[i-1].kind {
+	case lexBy, lexComma:
 	default:
 		return false
 	}
 	if i+1 == len(toks) {
 		return true
 	}
-	switch toks[i+1].Token {
-	case pg_query.Token_ASCII_44, pg_query.Token_ASCII_41, pg_query.Token_ASCII_59, pg_query.Token_ASC,
-		pg_query.Token_DESC, pg_query.Token_NULLS_P, pg_query.Token_NULLS_LA, pg_query.Token_LIMIT,
-		pg_query.Token_OFFSET, pg_query.Token_FETCH, pg_query.Token_FOR, pg_query.Token_HAVING,
-		pg_query.Token_WINDOW, pg_query.Token_UNION, pg_query.Token_EXCEPT, pg_query.Token_INTERSECT:
+	switch toks[i+1].kind {
+	case lexComma, lexClose, lexSemicolon, lexSortOption, lexEndsSortList:
 		return true
 	}
 	return false

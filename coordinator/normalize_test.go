@@ -23,6 +23,9 @@ func TestNormalize(t *testing.T) {
 		{"SELECT (- 5) FROM t", true, "SELECT ($1) FROM t", []string{"-5"}, []uint32{23}},
 		{"SELECT a, b FROM t ORDER BY 2 DESC, 1 LIMIT 10", true, "SELECT a, b FROM t ORDER BY 2 DESC, 1 LIMIT $1", []string{"10"}, []uint32{23}},
 		{"SELECT a FROM t GROUP BY 1", false, "", nil, nil},
+		// A comment does not hide a position or make a minus a sign.
+		{"SELECT a, b FROM t WHERE a = 7 ORDER BY 2 /* by b */, 1 -- then a\n", true, "SELECT a, b FROM t WHERE a = $1 ORDER BY 2 /* by b */, 1 -- then a\n", []string{"7"}, []uint32{23}},
+		{"SELECT a /* a */ -1 FROM t", true, "SELECT a /* a */ -$1 FROM t", []string{"1"}, []uint32{23}},
 		{"SELECT $$x$$ FROM t", true, "SELECT $1 FROM t", []string{"x"}, []uint32{0}},
 		{"SELECT 1; SELECT 2", false, "", nil, nil},
 		{"SELECT E'\\n'", false, "", nil, nil},
