@@ -49,7 +49,7 @@ func (ss *session) parse(ctx context.Context, m *pgproto3.Parse) error {
 			return pgerr.New(pgerr.DuplicatePreparedStatement, "prepared statement %q already exists", m.Name)
 		}
 	}
-	stmts, err := parseQuery(m.Query)
+	stmts, err := ss.parseCached(m.Query)
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,8 @@ type session struct {
 	stmts   map[string]*prepared
 	portals map[string]*portal
 	plans   planCache
+	// parses are recent query strings' statements (parseCached).
+	parses *lru[[]parsedStatement]
 	// seqs are the session's last values of global sequences (currval,
 	// lastval).
 	seqs sessionSequences
@@ -63,6 +65,7 @@ func newSession(srv *Server, c net.Conn, be *pgproto3.Backend, w *writer, params
 	}
 	ss.settings.init(params, srv.cfg.DefaultDistribution)
 	ss.plans.init(256)
+	ss.parses = newLRU[[]parsedStatement](128)
 	return ss
 }
 

@@ -18,7 +18,7 @@ func (ss *session) simpleQuery(ctx context.Context, query string) {
 	if ss.fastPath(ctx, query) {
 		return
 	}
-	stmts, err := parseQuery(query)
+	stmts, err := ss.parseCached(query)
 	if err != nil {
 		ss.sendError(err, 0)
 		return

@@ -24,6 +24,25 @@ type parsedStatement struct {
 	offset int32
 }
 
+// cachedParseMax is the longest query string parseCached keeps.
+const cachedParseMax = 4096
+
+// parseCached returns parseQuery's statements of query, from the session's
+// recent query strings when it has them: drivers send the same texts again
+// and again (unnamed extended-protocol statements, BEGIN, COMMIT), and
+// parsing through pg_query costs more than planning from the plan cache.
+// The statements are shared: nothing may change them.
+func (ss *session) parseCached(query string) ([]parsedStatement, error) {
+	if stmts, ok := ss.parses.get(query); ok {
+		return stmts, nil
+	}
+	stmts, err := parseQuery(query)
+	if err == nil && len(query) <= cachedParseMax {
+		ss.parses.put(query, stmts)
+	}
+	return stmts, err
+}
+
 // parseQuery cuts DISTRIBUTE BY clauses and splits a query string into
 // statements.
 func parseQuery(query string) ([]parsedStatement, error) {
