@@ -6,7 +6,7 @@
 # front of it ("bouncer", session pooling so that -M prepared works with the
 # Debian 12 PgBouncer 1.18), and a distgres cluster (`distgres up`, 3 data
 # nodes). Then measures and prints ratios:
-#   (a) pgbench -S tps, simple and prepared, 1 and 8 clients
+#   (a) pgbench -S tps, simple, extended and prepared, 1 and 8 clients
 #   (b) pgbench TPC-B-like tps (its transactions span nodes in distgres)
 #   (c) COPY ingest rows/s of ROWS rows
 #   (d) a scatter aggregate (count, sum, avg) and a GROUP BY over those rows
@@ -120,12 +120,16 @@ RESULTS=()
 row() { RESULTS+=("$(printf '| %s | %s | %s | %s | %s | %s |' "$@")"); }
 
 log "(a) pgbench -S"
-for mode in simple prepared; do
+for mode in simple extended prepared; do
   for c in 1 8; do
     d=$(tps "$DIRECT" $c $mode -S); b=$(tps "$BOUNCER" $c $mode -S)
     t0=$(cpu_ticks $DG_PID); g=$(tps "$DG" $c $mode -S); t1=$(cpu_ticks $DG_PID)
     cpu_us=$(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v tps="$g" -v T="$DURATION" 'BEGIN { n = tps * T; if (n > 0) printf "%.1f", t / hz * 1e6 / n; else print "-" }')
-    row "pgbench -S -M $mode, $c client(s)" "$d" "$b" "$g" "$(ratio "$g" "$d") / $(ratio "$g" "$b")" "coordinator CPU $cpu_us µs/stmt"
+    note="coordinator CPU $cpu_us µs/stmt"
+    if [ "$c" = 1 ]; then # one client waits for each answer: 1/tps is its latency
+      note="$note; latency +$(awk -v d="$d" -v g="$g" 'BEGIN { if (d > 0 && g > 0) printf "%.0f", 1e6 / g - 1e6 / d; else print "-" }') µs over direct"
+    fi
+    row "pgbench -S -M $mode, $c client(s)" "$d" "$b" "$g" "$(ratio "$g" "$d") / $(ratio "$g" "$b")" "$note"
   done
 done
 
