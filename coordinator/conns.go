@@ -61,7 +61,9 @@ func (ss *session) pooled(ctx context.Context, node catalog.Node, db string) (*p
 		return nil, connectError(node, err)
 	}
 	conn := &pooledConn{pc: pc, tracker: &ss.srv.settings, stmts: &ss.srv.stmts, owners: &ss.srv.owners}
-	ss.srv.owners.Store(conn.PgConn(), ss)
+	if owner, ok := ss.srv.owners.Load(conn.PgConn()); !ok || owner != ss {
+		ss.srv.owners.Store(conn.PgConn(), ss) // a store allocates; most acquires find it set
+	}
 	if err := ss.applySettings(ctx, conn.PgConn()); err != nil {
 		conn.Release(true)
 		return nil, err

@@ -3,7 +3,7 @@ package executor
 import (
 	"context"
 	"errors"
-	"fmt"
+	"strconv"
 
 	"github.com/distgres/distgres/pgerr"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -294,9 +294,9 @@ func tagVerb(tag string) string {
 func formatTag(verb string, rows int64) string {
 	switch verb {
 	case "INSERT":
-		return fmt.Sprintf("INSERT 0 %d", rows)
+		return "INSERT 0 " + strconv.FormatInt(rows, 10)
 	case "SELECT", "UPDATE", "DELETE", "MERGE", "FETCH", "MOVE", "COPY":
-		return fmt.Sprintf("%s %d", verb, rows)
+		return verb + " " + strconv.FormatInt(rows, 10)
 	default:
 		return verb
 	}
