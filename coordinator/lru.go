@@ -2,16 +2,18 @@ package coordinator
 
 import "container/list"
 
-// lru maps keys to values and keeps only the max most recently used.
+// lru maps keys to values and keeps the most recently used ones, as many
+// as fit in max units of cost.
 type lru[V any] struct {
-	max   int
-	items map[string]*list.Element
-	order *list.List
+	max, used int
+	items     map[string]*list.Element
+	order     *list.List
 }
 
 type lruEntry[V any] struct {
 	key   string
 	value V
+	cost  int
 }
 
 func newLRU[V any](max int) *lru[V] {
@@ -28,28 +30,42 @@ func (c *lru[V]) get(key string) (V, bool) {
 	return e.Value.(*lruEntry[V]).value, true
 }
 
-func (c *lru[V]) put(key string, v V) {
+// put stores v under key at a cost of one unit.
+func (c *lru[V]) put(key string, v V) { c.putCost(key, v, 1) }
+
+// putCost stores v under key at the given cost and drops the least
+// recently used entries until the rest fit (an entry dearer than the
+// whole cache is not kept).
+func (c *lru[V]) putCost(key string, v V, cost int) {
 	if e, ok := c.items[key]; ok {
-		e.Value.(*lruEntry[V]).value = v
+		ent := e.Value.(*lruEntry[V])
+		c.used += cost - ent.cost
+		ent.value, ent.cost = v, cost
 		c.order.MoveToFront(e)
-		return
+	} else {
+		c.items[key] = c.order.PushFront(&lruEntry[V]{key: key, value: v, cost: cost})
+		c.used += cost
 	}
-	c.items[key] = c.order.PushFront(&lruEntry[V]{key: key, value: v})
-	if c.order.Len() > c.max {
-		last := c.order.Back()
-		c.order.Remove(last)
-		delete(c.items, last.Value.(*lruEntry[V]).key)
+	for c.used > c.max {
+		c.removeElement(c.order.Back())
 	}
 }
 
 func (c *lru[V]) remove(key string) {
 	if e, ok := c.items[key]; ok {
-		c.order.Remove(e)
-		delete(c.items, key)
+		c.removeElement(e)
 	}
+}
+
+func (c *lru[V]) removeElement(e *list.Element) {
+	ent := e.Value.(*lruEntry[V])
+	c.order.Remove(e)
+	delete(c.items, ent.key)
+	c.used -= ent.cost
 }
 
 func (c *lru[V]) clear() {
 	c.items = map[string]*list.Element{}
 	c.order.Init()
+	c.used = 0
 }

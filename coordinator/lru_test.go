@@ -32,3 +32,27 @@ func TestLRU(t *testing.T) {
 		t.Errorf("get(d) after clear = %d, %v", v, ok)
 	}
 }
+
+func TestLRUCost(t *testing.T) {
+	c := newLRU[string](10)
+	c.putCost("a", "a", 4)
+	c.putCost("b", "b", 4)
+	c.putCost("c", "c", 4) // 12 > 10: a goes
+	if _, ok := c.get("a"); ok {
+		t.Error("a kept past the cost limit")
+	}
+	for _, k := range []string{"b", "c"} {
+		if _, ok := c.get(k); !ok {
+			t.Errorf("%s dropped though it fits", k)
+		}
+	}
+	c.putCost("b", "b2", 1) // cheaper now: d fits beside b and c
+	c.putCost("d", "d", 5)
+	if c.used != 10 || len(c.items) != 3 {
+		t.Errorf("used %d in %d entries, want 10 in 3", c.used, len(c.items))
+	}
+	c.putCost("huge", "h", 11) // dearer than the whole cache
+	if _, ok := c.get("huge"); ok || c.used != 0 {
+		t.Errorf("an entry dearer than the cache was kept (used %d)", c.used)
+	}
+}

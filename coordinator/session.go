@@ -65,7 +65,7 @@ func newSession(srv *Server, c net.Conn, be *pgproto3.Backend, w *writer, params
 	}
 	ss.settings.init(params, srv.cfg.DefaultDistribution)
 	ss.plans.init(256)
-	ss.parses = newLRU[[]parsedStatement](128)
+	ss.parses = newLRU[[]parsedStatement](parseCacheBytes)
 	return ss
 }
 

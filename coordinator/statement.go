@@ -24,8 +24,10 @@ type parsedStatement struct {
 	offset int32
 }
 
-// cachedParseMax is the longest query string parseCached keeps.
-const cachedParseMax = 4096
+// parseCacheBytes bounds the query text a session keeps parsed: a tree
+// takes tens of times its text's size, so a session holds a few MB of
+// trees at most, and the short statements that repeat fit by the hundred.
+const parseCacheBytes = 64 << 10
 
 // parseCached returns parseQuery's statements of query, from the session's
 // recent query strings when it has them: drivers send the same texts again
@@ -37,8 +39,8 @@ func (ss *session) parseCached(query string) ([]parsedStatement, error) {
 		return stmts, nil
 	}
 	stmts, err := parseQuery(query)
-	if err == nil && len(query) <= cachedParseMax {
-		ss.parses.put(query, stmts)
+	if err == nil {
+		ss.parses.putCost(query, stmts, len(query))
 	}
 	return stmts, err
 }
