@@ -1,6 +1,10 @@
 package coordinator
 
 import (
+	"context"
+	"net"
+
+	"github.com/distgres/distgres/netspin"
 	"github.com/jackc/pgproto3/v2"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -8,11 +12,21 @@ import (
 )
 
 // ConfigurePool hooks a data-node pool into the coordinator: notices a
-// data node sends while serving a session reach that session's client, and
-// what the coordinator remembers about a connection goes when it closes.
+// data node sends while serving a session reach that session's client,
+// what the coordinator remembers about a connection goes when it closes,
+// and reads poll the socket briefly before parking (pollGate).
 // Pass it as datanode.PoolOptions.Configure.
 func (s *Server) ConfigurePool(nodeID int32, database string, cfg *pgxpool.Config) error {
 	cfg.ConnConfig.OnNotice = s.onNotice
+	if dial := cfg.ConnConfig.DialFunc; dial != nil {
+		cfg.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dial(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return netspin.Wrap(c, pollBudget, s.poll.node), nil
+		}
+	}
 	cfg.BeforeClose = func(c *pgx.Conn) {
 		pc := c.PgConn()
 		s.settings.set(pc, "")

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,8 +69,10 @@ type Server struct {
 	// tables at once (executor.Runtime.ShipSlots).
 	shipSlots chan struct{}
 	owners    sync.Map // *pgconn.PgConn -> *session using it
-	ddlMu     sync.Mutex
-	blocks    blockRegistry // data node backends of open blocks (deadlock.go)
+	// poll decides when reads poll their sockets (poll.go).
+	poll   pollGate
+	ddlMu  sync.Mutex
+	blocks blockRegistry // data node backends of open blocks (deadlock.go)
 
 	mu       sync.Mutex
 	sessions map[uint32]*session
@@ -100,6 +103,7 @@ func New(cfg Config) *Server {
 	}
 	// A quarter of a node pool's sessions at most hold shipped rows.
 	s := &Server{cfg: cfg, log: log, types: pgtype.NewMap(), sessions: map[uint32]*session{}, shipSlots: make(chan struct{}, datanode.DefaultMaxConns/4)}
+	s.poll.limit = int32(max(1, runtime.NumCPU()/4))
 	s.nextPID.Store(uint32(time.Now().UnixNano()%100000) + 1000)
 	return s
 }

@@ -31,6 +31,9 @@ type session struct {
 	// block only accepts ROLLBACK until it ends (25P02).
 	failed bool
 
+	// act counts the session in the server's pollGate.
+	act *activity
+
 	stmts   map[string]*prepared
 	portals map[string]*portal
 	plans   planCache
@@ -54,9 +57,9 @@ type session struct {
 	notices  []*pgconn.Notice
 }
 
-func newSession(srv *Server, c net.Conn, be *pgproto3.Backend, w *writer, params map[string]string) *session {
+func newSession(srv *Server, c net.Conn, be *pgproto3.Backend, w *writer, act *activity, params map[string]string) *session {
 	ss := &session{
-		srv: srv, conn: c, be: be, w: w,
+		srv: srv, conn: c, be: be, w: w, act: act,
 		user: params["user"], database: params["database"],
 		stmts: map[string]*prepared{}, portals: map[string]*portal{},
 	}
@@ -104,8 +107,13 @@ func (ss *session) readyForQuery() {
 // run reads and serves messages until the client leaves.
 func (ss *session) run(ctx context.Context) {
 	defer ss.end()
+	defer ss.act.end()
 	for {
+		ss.act.idle()
 		msg, err := ss.be.Receive()
+		if err == nil {
+			ss.act.received()
+		}
 		if err != nil {
 			// A decoded message with an error is malformed; otherwise the
 			// connection failed or the client left.
@@ -125,6 +133,7 @@ func (ss *session) run(ctx context.Context) {
 			if ss.w.flush() != nil {
 				return
 			}
+			ss.act.answer()
 		case *pgproto3.Parse:
 			ss.extended(func() error { return ss.parse(ctx, m) })
 		case *pgproto3.Bind:
@@ -142,6 +151,7 @@ func (ss *session) run(ctx context.Context) {
 			if ss.w.flush() != nil {
 				return
 			}
+			ss.act.answer()
 		case *pgproto3.Flush:
 			if ss.w.flush() != nil {
 				return

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/distgres/distgres/coordinator/auth"
+	"github.com/distgres/distgres/netspin"
 	"github.com/distgres/distgres/pgerr"
 	"github.com/jackc/pgproto3/v2"
 )
@@ -27,7 +28,8 @@ func (s *Server) handle(ctx context.Context, c net.Conn) {
 			s.log.Error("session panicked", "remote", c.RemoteAddr(), "panic", r, "stack", string(debug.Stack()))
 		}
 	}()
-	cr := &limitedReader{cr: pgproto3.NewChunkReader(c), max: s.cfg.MaxMessageSize}
+	act := &activity{gate: &s.poll}
+	cr := &limitedReader{cr: pgproto3.NewChunkReader(netspin.Wrap(c, pollBudget, act.pollClient)), max: s.cfg.MaxMessageSize}
 	w := &writer{w: bufio.NewWriterSize(c, 64<<10)}
 	be := pgproto3.NewBackend(cr, w.w)
 	c.SetDeadline(time.Now().Add(startupTimeout))
@@ -38,7 +40,7 @@ func (s *Server) handle(ctx context.Context, c net.Conn) {
 		}
 		return
 	}
-	ss := newSession(s, c, be, w, startup.Parameters)
+	ss := newSession(s, c, be, w, act, startup.Parameters)
 	if err := ss.authenticate(ctx); err != nil {
 		s.log.Info("authentication failed", "user", ss.user, "err", err)
 		return
