@@ -237,7 +237,7 @@ func (ss *session) execute(ctx context.Context, m *pgproto3.Execute) error {
 		p.implicit = p.plan.MultiNodeWrite && ss.beginImplicit()
 		ss.writing = p.plan.Writes
 		defer func() { ss.writing = false }()
-		rows, err := p.plan.Root.Open(p.ctx, ss.runtime(p.resultFormats), p.params)
+		rows, err := openEarly(p.ctx, p.plan.Root, ss.runtime(p.resultFormats), p.params)
 		if err != nil {
 			err = canceledOr(p.ctx, err)
 			if p.implicit {
@@ -250,7 +250,7 @@ func (ss *session) execute(ctx context.Context, m *pgproto3.Execute) error {
 				}
 				p.plan = np
 				p.implicit = np.MultiNodeWrite && ss.beginImplicit()
-				rows, err = np.Root.Open(p.ctx, ss.runtime(p.resultFormats), p.params)
+				rows, err = openEarly(p.ctx, np.Root, ss.runtime(p.resultFormats), p.params)
 				if err != nil && p.implicit {
 					ss.endImplicit(ctx, false)
 				}

@@ -142,22 +142,12 @@ func (ss *session) runPlan(ctx context.Context, p *planner.Plan, params executor
 	ss.writing = p.Writes
 	defer func() { ss.writing = false }()
 	rt := ss.runtime(nil)
-	rows, err := p.Root.Open(ctx, rt, params)
+	rows, err := openEarly(ctx, p.Root, rt, params)
 	if err != nil {
 		return fail(err, true)
 	}
-	first := rows.Next()
-	if !first {
-		if err := rows.Err(); err != nil {
-			rows.Close()
-			return fail(err, true)
-		}
-	}
 	if p.Columns != nil {
 		ss.w.send(rowDescription(p.Columns, rt.ResultFormat))
-	}
-	if first {
-		ss.w.dataRow(rows.Values())
 	}
 	tag, err := ss.stream(rows, 0)
 	if err != nil {
