@@ -277,18 +277,31 @@ func isOpChar(c byte) bool {
 	return strings.IndexByte("~!@#^&|`?+-*/%<>=", c) >= 0
 }
 
+// longestKeyword bounds the words wordToken looks up (PostgreSQL's
+// longest keyword, current_timestamp, has 17 letters).
+const longestKeyword = 24
+
 // wordToken classifies an identifier by the keyword it spells, if any.
 // Keywords are ASCII, matched without regard to case.
 func wordToken(w string, start, end int) lexToken {
 	t := lexToken{kind: lexWord, start: start, end: end}
-	for i := 0; i < len(w); i++ {
-		if w[i] >= 0x80 {
-			return t
-		}
+	if len(w) > longestKeyword {
+		return t
 	}
-	lower := strings.ToLower(w)
-	t.reserved = reservedKeywords[lower]
-	if k, ok := lexKeywords[lower]; ok {
+	var buf [longestKeyword]byte
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		switch {
+		case c >= 0x80:
+			return t
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	lower := buf[:len(w)]
+	t.reserved = reservedKeywords[string(lower)] // no allocation for a lookup
+	if k, ok := lexKeywords[string(lower)]; ok {
 		t.kind = k
 	} else if t.reserved {
 		t.kind = lexOther
