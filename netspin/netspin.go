@@ -5,7 +5,6 @@
 package netspin
 
 import (
-	"errors"
 	"net"
 	"syscall"
 	"time"
@@ -47,13 +46,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 // budget is spent.
 func (c *Conn) poll() {
 	deadline := time.Now().Add(c.budget)
-	var b [1]byte
 	c.raw.Read(func(fd uintptr) bool {
-		for {
-			_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-			if !errors.Is(err, syscall.EAGAIN) || time.Now().After(deadline) {
-				return true
-			}
+		for peekFD(fd) == Quiet && time.Now().Before(deadline) {
 		}
+		return true
 	})
 }
