@@ -157,9 +157,7 @@ func lexNative(q string) ([]lexToken, bool) {
 		case isSpace(c):
 			i++
 		case c == '-' && strings.HasPrefix(q[i:], "--"):
-			for i < len(q) && q[i] != '\n' && q[i] != '\r' {
-				i++
-			}
+			i = lineEnd(q, i)
 		case c == '/' && strings.HasPrefix(q[i:], "/*"):
 			end, ok := blockCommentEnd(q, i)
 			if !ok {
@@ -190,21 +188,9 @@ func lexNative(q string) ([]lexToken, bool) {
 			toks = append(toks, lexToken{kind: lexString, start: i, end: end})
 			i = end
 		case c == '"':
-			end := i + 1
-			for {
-				j := strings.IndexByte(q[end:], '"')
-				if j < 0 {
-					return nil, false
-				}
-				end += j + 1
-				if end < len(q) && q[end] == '"' {
-					end++ // "" inside a quoted identifier
-					continue
-				}
-				break
-			}
-			if end == i+2 {
-				return nil, false // zero-length identifier: an error
+			end, ok := quotedEnd(q, i)
+			if !ok || end == i+2 {
+				return nil, false // unterminated, or zero-length: an error
 			}
 			toks = append(toks, lexToken{kind: lexWord, start: i, end: end})
 			i = end
@@ -330,22 +316,40 @@ func blockCommentEnd(q string, i int) (int, bool) {
 	return 0, false
 }
 
-// stringEnd returns the end of the standard string literal at i. It
-// declines a literal that PostgreSQL would continue with another one on
-// a following line ('a'<newline>'b' is one constant).
-func stringEnd(q string, i int) (int, bool) {
+// quotedEnd returns the end of the text quoted by the character at i (a
+// string literal or a quoted identifier), where a doubled quote stands for
+// itself, or false when it is not closed.
+func quotedEnd(q string, i int) (int, bool) {
+	quote := q[i]
 	end := i + 1
 	for {
-		j := strings.IndexByte(q[end:], '\'')
+		j := strings.IndexByte(q[end:], quote)
 		if j < 0 {
 			return 0, false
 		}
 		end += j + 1
-		if end < len(q) && q[end] == '\'' {
-			end++
-			continue
+		if end == len(q) || q[end] != quote {
+			return end, true
 		}
-		break
+		end++
+	}
+}
+
+// lineEnd returns where the -- comment at i ends: at the line break.
+func lineEnd(q string, i int) int {
+	for i < len(q) && q[i] != '\n' && q[i] != '\r' {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the end of the standard string literal at i. It
+// declines a literal that PostgreSQL would continue with another one on
+// a following line ('a'<newline>'b' is one constant).
+func stringEnd(q string, i int) (int, bool) {
+	end, ok := quotedEnd(q, i)
+	if !ok {
+		return 0, false
 	}
 	newline := false
 	for k := end; k < len(q); k++ {
@@ -354,10 +358,7 @@ func stringEnd(q string, i int) (int, bool) {
 			newline = true
 		case isSpace(q[k]):
 		case q[k] == '-' && strings.HasPrefix(q[k:], "--"):
-			for k < len(q) && q[k] != '\n' && q[k] != '\r' {
-				k++
-			}
-			k--
+			k = lineEnd(q, k) - 1
 		case q[k] == '\'' && newline:
 			return 0, false
 		default:
