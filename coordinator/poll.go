@@ -39,12 +39,15 @@ type activity struct {
 	answered  time.Time
 }
 
-// received notes that a client message arrived.
+// received notes that a client message arrived. The first one after an
+// answer starts the session's work (the rest of its batch, up to the
+// Sync, belongs to the same) and says whether the client is hot.
 func (a *activity) received() {
-	if !a.busy {
-		a.busy = true
-		a.gate.busy.Add(1)
+	if a.busy {
+		return
 	}
+	a.busy = true
+	a.gate.busy.Add(1)
 	if hot := time.Since(a.answered) < hotGap; hot != a.hot {
 		a.hot = hot
 		if hot {
@@ -55,7 +58,8 @@ func (a *activity) received() {
 	}
 }
 
-// answer notes that the session answered and waits for its client.
+// answer notes that the session answered (ReadyForQuery) and waits for
+// its client.
 func (a *activity) answer() {
 	a.answered = time.Now()
 	a.idle()

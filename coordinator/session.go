@@ -109,7 +109,6 @@ func (ss *session) run(ctx context.Context) {
 	defer ss.end()
 	defer ss.act.end()
 	for {
-		ss.act.idle()
 		msg, err := ss.be.Receive()
 		if err == nil {
 			ss.act.received()
