@@ -10,28 +10,43 @@ import (
 	"time"
 )
 
-// Conn is a TCP connection whose Read first polls the socket, up to
-// Budget, when Allow says polling is worth its CPU (for example when no
-// other work is waiting for it).
+// socket is a connection with a file descriptor: *net.TCPConn or
+// *net.UnixConn.
+type socket interface {
+	net.Conn
+	syscall.Conn
+}
+
+// Conn is a TCP or Unix socket connection whose Read first polls the
+// socket, up to Budget, when Allow says polling is worth its CPU (for
+// example when no other work is waiting for it).
 type Conn struct {
-	*net.TCPConn
+	socket
 	raw    syscall.RawConn
 	budget time.Duration
 	allow  func() bool
 }
 
 // Wrap returns c polling for up to budget before each read that allow
-// permits, or c itself when it is not a TCP connection.
+// permits, or c itself when it is not a TCP or Unix socket connection.
 func Wrap(c net.Conn, budget time.Duration, allow func() bool) net.Conn {
-	tc, ok := c.(*net.TCPConn)
-	if !ok || budget <= 0 {
+	if budget <= 0 {
 		return c
 	}
-	raw, err := tc.SyscallConn()
+	var s socket
+	switch c := c.(type) {
+	case *net.TCPConn:
+		s = c
+	case *net.UnixConn:
+		s = c
+	default:
+		return c
+	}
+	raw, err := s.SyscallConn()
 	if err != nil {
 		return c
 	}
-	return &Conn{TCPConn: tc, raw: raw, budget: budget, allow: allow}
+	return &Conn{socket: s, raw: raw, budget: budget, allow: allow}
 }
 
 // Read polls for up to the budget (when allowed) and then reads.
@@ -39,7 +54,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 	if c.allow == nil || c.allow() {
 		c.poll()
 	}
-	return c.TCPConn.Read(p)
+	return c.socket.Read(p)
 }
 
 // poll returns when the socket has something to read, has failed, or the

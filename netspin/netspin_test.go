@@ -3,6 +3,7 @@ package netspin
 import (
 	"io"
 	"net"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,7 +12,18 @@ import (
 // pair returns the two ends of a loopback TCP connection.
 func pair(t *testing.T) (client, server net.Conn) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return networkPair(t, "tcp")
+}
+
+// networkPair returns the two ends of a connection over loopback TCP
+// ("tcp") or a Unix socket ("unix").
+func networkPair(t *testing.T, network string) (client, server net.Conn) {
+	t.Helper()
+	addr := "127.0.0.1:0"
+	if network == "unix" {
+		addr = filepath.Join(t.TempDir(), "s")
+	}
+	ln, err := net.Listen(network, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,7 +33,7 @@ func pair(t *testing.T) (client, server net.Conn) {
 		c, _ := ln.Accept()
 		done <- c
 	}()
-	client, err = net.Dial("tcp", ln.Addr().String())
+	client, err = net.Dial(network, ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,11 +46,20 @@ func pair(t *testing.T) (client, server net.Conn) {
 }
 
 func TestConnReads(t *testing.T) {
-	client, server := pair(t)
+	for _, network := range []string{"tcp", "unix"} {
+		t.Run(network, func(t *testing.T) { testConnReads(t, network) })
+	}
+}
+
+func testConnReads(t *testing.T, network string) {
+	client, server := networkPair(t, network)
 	var asked atomic.Int32
 	c := Wrap(client, 200*time.Microsecond, func() bool { asked.Add(1); return true })
 	if _, ok := c.(*Conn); !ok {
-		t.Fatalf("Wrap of a TCP connection = %T, want *Conn", c)
+		t.Fatalf("Wrap of a %s connection = %T, want *Conn", network, c)
+	}
+	if Peek(c) != Quiet {
+		t.Fatalf("Peek of a wrapped idle connection = %v, want Quiet", Peek(c))
 	}
 	buf := make([]byte, 16)
 	// Data already there: polling does not consume it.
@@ -64,7 +85,7 @@ func TestConnReads(t *testing.T) {
 		t.Errorf("allow asked %d times, want once per Read (3)", asked.Load())
 	}
 	// Deadlines still reach the connection.
-	other, _ := pair(t)
+	other, _ := networkPair(t, network)
 	d := Wrap(other, 200*time.Microsecond, nil)
 	d.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
 	if _, err := d.Read(buf); err == nil {
