@@ -52,12 +52,12 @@ func parallelSettings(cores, shared int) string {
 const initDBOutputLines = 15
 
 // baseSettings are appended to postgresql.conf of every data node.
-// unix_socket_directories is empty so servers are reachable over TCP only,
-// which avoids Unix socket path length limits.
+// Besides 127.0.0.1, servers listen on a Unix socket in the abstract
+// namespace (SocketDir), which coordinators on this machine use.
 const baseSettings = `
 # Settings added by distgres.
 listen_addresses = '127.0.0.1'
-unix_socket_directories = ''
+unix_socket_directories = '` + SocketDir + `'
 max_connections = 200
 shared_buffers = 128MB
 max_prepared_transactions = 64

@@ -144,6 +144,7 @@ func (ps *Pools) newPool(ctx context.Context, key poolKey, host string, port int
 	cfg.MaxConns = ps.opts.MaxConns
 	cfg.ConnConfig.ConnectTimeout = ps.opts.ConnectTimeout
 	cfg.ShouldPing = shouldPing
+	cfg.ConnConfig.DialFunc = dialLocalFirst(cfg.ConnConfig.DialFunc)
 	if ps.opts.Configure != nil {
 		if err := ps.opts.Configure(key.nodeID, key.database, cfg); err != nil {
 			return nil, fmt.Errorf("configuring pool for node %d database %q: %w", key.nodeID, key.database, err)

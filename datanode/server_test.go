@@ -38,7 +38,7 @@ func TestServerStartStop(t *testing.T) {
 		"max_prepared_transactions": "64",
 		"wal_level":                 "logical",
 		"listen_addresses":          "127.0.0.1",
-		"unix_socket_directories":   "",
+		"unix_socket_directories":   SocketDir,
 		"max_connections":           "200",
 		"max_wal_senders":           "10",
 		"max_replication_slots":     "10",
