@@ -3,8 +3,12 @@ package executor
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
 	"strconv"
+	"syscall"
 
+	"github.com/distgres/distgres/catalog"
 	"github.com/distgres/distgres/pgerr"
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -33,6 +37,11 @@ type nodeStream struct {
 	params  Params
 	formats []int16
 	seen    bool // a row or a result arrived
+	// sent: the batch reached the connection. pgconn's batch reader then
+	// reports a connection that died mid-statement as "conn closed",
+	// which it also uses for "nothing sent", so only the server's own
+	// word that it ended the session lets the batch run again.
+	sent bool
 	// retries counts fresh connections tried after dead ones: a pool may
 	// hold several idle connections a restarted node has closed.
 	retries int
@@ -98,6 +107,7 @@ func (s *nodeStream) start() error {
 		}
 	}
 	s.multi = pc.ExecBatch(ctx, batch)
+	s.sent = !pc.IsClosed()
 	return nil
 }
 
@@ -132,8 +142,12 @@ const maxDeadConnRetries = 16
 // one was dead (the data node restarted since it was last used) and
 // nothing ran: the node reported its shutdown, or nothing was sent.
 func (s *nodeStream) retry(err error) bool {
+
 	if s.seen || s.retries >= maxDeadConnRetries || !s.conn.Retryable() || !connectionLost(err) {
 		return false
+	}
+	if s.sent && !serverEnded(err) {
+		return false // the backend may have died after running it
 	}
 	s.retries++
 	if s.multi != nil {
@@ -154,13 +168,36 @@ func (s *nodeStream) retry(err error) bool {
 func connectionLost(err error) bool {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
-		switch pe.Code {
-		case "57P01", "57P02", "57P03":
-			return pe.Severity == "FATAL"
-		}
+		return serverEnded(err)
+	}
+	return pgconn.SafeToRetry(err) || writeRefused(err)
+}
+
+// serverEnded: the server said it is ending the session (shutdown, crash
+// of another backend, starting up); whatever of ours it was running
+// rolled back.
+func serverEnded(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Severity != "FATAL" {
 		return false
 	}
-	return pgconn.SafeToRetry(err)
+	switch pe.Code {
+	case "57P01", "57P02", "57P03":
+		return true
+	}
+	return false
+}
+
+// writeRefused: sending failed because the server had already closed the
+// connection. Over a Unix socket a write to a closed peer fails at once
+// (over TCP the bytes usually go out and the server's FATAL is read
+// instead), and pgconn's batch path does not mark the error as nothing
+// sent. The statements' closing Sync did not reach the server, so nothing
+// of them committed.
+func writeRefused(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "write" &&
+		(errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET))
 }
 
 func (s *nodeStream) Next() bool {
@@ -234,13 +271,13 @@ func (s *nodeStream) finish() {
 
 func (s *nodeStream) Values() [][]byte { return s.cur.Values() }
 
-func (s *nodeStream) Err() error { return s.err }
+func (s *nodeStream) Err() error { return lostConnection(s.target.Node, s.err) }
 
 // Close stops reading (discarding what remains), returns the connection and
 // reports the first error.
 func (s *nodeStream) Close() (string, error) {
 	if s.conn == nil {
-		return s.tag(), s.err
+		return s.tag(), lostConnection(s.target.Node, s.err)
 	}
 	if !s.done {
 		if s.cur != nil {
@@ -273,7 +310,28 @@ func (s *nodeStream) Close() (string, error) {
 	broken := s.err != nil && !pgerr.FromDataNode(s.err)
 	s.conn.Release(broken || s.conn.PgConn().IsClosed())
 	s.conn = nil
-	return s.tag(), s.err
+	return s.tag(), lostConnection(s.target.Node, s.err)
+}
+
+// lostConnection turns err, when the connection to node ended without a
+// server error (its backend or the whole server died, the network
+// failed), into a connection failure (08006) that names the node; a bare
+// "unexpected EOF" tells a client nothing. Other errors are returned as
+// they are.
+func lostConnection(node catalog.Node, err error) error {
+	if err == nil || pgerr.Code(err) != "" {
+		return err
+	}
+	reason := err.Error()
+	var op *net.OpError
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), pgconn.SafeToRetry(err):
+		reason = "the server closed the connection"
+	case errors.As(err, &op) && !op.Timeout():
+	default:
+		return err
+	}
+	return &pgerr.Error{Code: pgerr.ConnectionFailure, Message: "connection to data node " + node.Name + " lost: " + reason, Err: err}
 }
 
 func (s *nodeStream) tag() string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -306,6 +307,45 @@ func TestCrashDataNode(t *testing.T) {
 			t.Errorf("update on the restarted node: %v", err)
 		} else if v, err := crashPoint(ctx, other, k); err != nil || v != "updated" {
 			t.Errorf("k=%d after the update: %q, %v", k, v, err)
+		}
+	})
+
+	// A backend killed while it runs a statement ends its connection
+	// without an error message: the client is told which node failed.
+	t.Run("BackendKilledMidQuery", func(t *testing.T) {
+		node, err := pgx.Connect(ctx, c.Nodes[victim].URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer node.Close(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			var n int64
+			done <- other.QueryRow(ctx, "SELECT count(*) FROM cr WHERE pg_sleep(0.05 + k * 0) IS NOT NULL").Scan(&n)
+		}()
+		var pid int
+		for pid == 0 {
+			err := node.QueryRow(ctx, "SELECT pid FROM pg_stat_activity WHERE wait_event = 'PgSleep'").Scan(&pid)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				t.Fatal(err)
+			}
+			if ctx.Err() != nil {
+				t.Fatal("the statement never ran on the data node")
+			}
+		}
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		crashCheckDownError(t, "scatter query whose backend was killed", <-done, name)
+		// The node restarts its backends after the crash; wait for it.
+		for {
+			var n int64
+			if err := other.QueryRow(ctx, "SELECT count(*) FROM cr").Scan(&n); err == nil {
+				break
+			} else if ctx.Err() != nil {
+				t.Fatalf("the node did not come back after the killed backend: %v", err)
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 	})
 }
