@@ -14,7 +14,11 @@
 # Everything it started is stopped on exit. With -a the results, with the
 # machine's description, are appended to BENCHMARKS.md.
 #
-# Usage: bench/compare.sh [-T seconds] [-s scale] [-R rows] [-m] [-a]
+# Usage: bench/compare.sh [-T seconds] [-s scale] [-R rows] [-m] [-u] [-a]
+# distgres's coordinator reaches its data nodes through their Unix sockets
+# (all run on this machine). PgBouncer reaches PostgreSQL over loopback
+# TCP by default, as in shared/bench/proxy_baseline.sh, against which the
+# targets were set; -u gives it PostgreSQL's Unix socket instead.
 # -m puts the distgres cluster (data nodes and the Raft log) on /dev/shm:
 # its commit-decision log then costs no real fsync, as the compared
 # PostgreSQL, which runs with fsync off.
@@ -22,11 +26,11 @@
 # OS user) or as the postgres user.
 set -euo pipefail
 
-DURATION=10; SCALE=10; ROWS=10000000; APPEND=0; MEMORY=0
-while getopts "T:s:R:mah" opt; do
+DURATION=10; SCALE=10; ROWS=10000000; APPEND=0; MEMORY=0; BOUNCER_UNIX=0
+while getopts "T:s:R:muah" opt; do
   case $opt in
-    T) DURATION=$OPTARG ;; s) SCALE=$OPTARG ;; R) ROWS=$OPTARG ;; a) APPEND=1 ;; m) MEMORY=1 ;;
-    *) sed -n "2,24p" "$0"; exit 2 ;;
+    T) DURATION=$OPTARG ;; s) SCALE=$OPTARG ;; R) ROWS=$OPTARG ;; a) APPEND=1 ;; m) MEMORY=1 ;; u) BOUNCER_UNIX=1 ;;
+    *) sed -n "2,26p" "$0"; exit 2 ;;
   esac
 done
 
@@ -69,9 +73,11 @@ CONF
 as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg.log" -w start >/dev/null
 
 log "starting pgbouncer on $BOUNCER_PORT"
+BOUNCER_SERVER=$HOST; BOUNCER_LINK="loopback TCP"
+if [ "$BOUNCER_UNIX" = 1 ]; then BOUNCER_SERVER=$WORK; BOUNCER_LINK="PostgreSQL's Unix socket"; fi
 cat > "$WORK/bouncer.ini" <<CONF
 [databases]
-postgres = host=$HOST port=$PG_PORT dbname=postgres
+postgres = host=$BOUNCER_SERVER port=$PG_PORT dbname=postgres
 [pgbouncer]
 listen_addr = $HOST
 listen_port = $BOUNCER_PORT
@@ -171,7 +177,7 @@ done
   echo
   echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(awk '/MemTotal/ { printf "%.0f GiB", $2/1048576 }' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME"), $("$PGBIN/postgres" --version), $(pgbouncer --version 2>/dev/null | head -1), $(go version | cut -d' ' -f3)."
   where="its Raft log fsynced on $(df -T "$(dirname "$DG_DIR")" | awk 'NR==2 { print $2 }')"
-  echo "Each pgbench run lasts ${DURATION}s, scale $SCALE; distgres has 3 data nodes (24 shards) on the same machine, $where; PostgreSQL and the data nodes run with fsync off."
+  echo "Each pgbench run lasts ${DURATION}s, scale $SCALE; distgres has 3 data nodes (24 shards) on the same machine, $where, and reaches them through their Unix sockets; PgBouncer reaches PostgreSQL over $BOUNCER_LINK; pgbench connects to all three over loopback TCP; PostgreSQL and the data nodes run with fsync off."
   echo
   echo "| test | direct | pgbouncer | distgres | distgres / direct / pgbouncer | note |"
   echo "|---|---|---|---|---|---|"
