@@ -133,7 +133,7 @@ for mode in simple extended prepared; do
     cpu_us=$(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v tps="$g" -v T="$DURATION" 'BEGIN { n = tps * T; if (n > 0) printf "%.1f", t / hz * 1e6 / n; else print "-" }')
     note="coordinator CPU $cpu_us µs/stmt"
     if [ "$c" = 1 ]; then # one client waits for each answer: 1/tps is its latency
-      note="$note; latency +$(awk -v d="$d" -v g="$g" 'BEGIN { if (d > 0 && g > 0) printf "%.0f", 1e6 / g - 1e6 / d; else print "-" }') µs over direct"
+      note="$note; latency $(awk -v d="$d" -v g="$g" 'BEGIN { if (d > 0 && g > 0) printf "%+.0f", 1e6 / g - 1e6 / d; else print "-" }') µs over direct"
     fi
     row "pgbench -S -M $mode, $c client(s)" "$d" "$b" "$g" "$(ratio "$g" "$d") / $(ratio "$g" "$b")" "$note"
   done
