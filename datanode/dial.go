@@ -3,7 +3,6 @@ package datanode
 import (
 	"context"
 	"net"
-	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -11,23 +10,23 @@ import (
 // SocketDir is the Unix socket directory of the data nodes InitDB creates:
 // a name in Linux's abstract namespace (PostgreSQL 14 and later), so it
 // needs no file, no permissions and no short path. A node listening on
-// 127.0.0.1:5433 also listens on the socket "@distgres/.s.PGSQL.5433";
-// the port makes the name unique, as no two servers can listen on the same
-// loopback port.
+// 127.0.0.1:5433 also listens on the socket "@distgres/.s.PGSQL.5433".
 const SocketDir = "@distgres"
 
 // localSocket returns the Unix socket path of the data node at addr
-// (host:port) when the host is this machine.
+// (host:port) when the host is 127.0.0.1, the address InitDB's nodes
+// listen on. Only there does the port name one server: the socket's
+// owner holds 127.0.0.1 at that port, so no other server can, while
+// another loopback address (127.0.0.2, ::1, what "localhost" resolves to)
+// at the same port may be a different server.
 func localSocket(addr string) (string, bool) {
 	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
+	if err != nil || port == "" {
 		return "", false
 	}
-	if !strings.EqualFold(host, "localhost") {
-		ip := net.ParseIP(host)
-		if ip == nil || !ip.IsLoopback() {
-			return "", false
-		}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.Equal(net.IPv4(127, 0, 0, 1)) {
+		return "", false
 	}
 	return SocketDir + "/.s.PGSQL." + port, true
 }

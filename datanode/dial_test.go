@@ -13,11 +13,13 @@ func TestLocalSocket(t *testing.T) {
 		addr, want string
 	}{
 		{"127.0.0.1:5433", "@distgres/.s.PGSQL.5433"},
-		{"127.0.0.2:6000", "@distgres/.s.PGSQL.6000"},
-		{"localhost:5432", "@distgres/.s.PGSQL.5432"},
-		{"LocalHost:5432", "@distgres/.s.PGSQL.5432"},
-		{"[::1]:7000", "@distgres/.s.PGSQL.7000"},
+		{"[::ffff:127.0.0.1]:5433", "@distgres/.s.PGSQL.5433"},
+		// Other loopback addresses at the same port may be other servers.
+		{"127.0.0.2:6000", ""},
+		{"localhost:5432", ""},
+		{"[::1]:7000", ""},
 		{"10.0.0.7:5432", ""},
+		{"127.0.0.1:", ""},
 		{"node1.example:5432", ""},
 		{"[::ffff:10.0.0.1]:5432", ""},
 		{"127.0.0.1", ""}, // no port
