@@ -2,8 +2,6 @@ package datanode
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -39,21 +37,11 @@ func TestPoolsUseLocalSocket(t *testing.T) {
 
 	// A node initialized before nodes had a socket.
 	dir := newDataDir(t)
-	conf, err := os.OpenFile(filepath.Join(dir, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conf.WriteString("unix_socket_directories = ''\n"); err != nil {
-		t.Fatal(err)
-	}
-	conf.Close()
-	withoutSocket := NewServer(testBin, dir, nil)
-	stopOnCleanup(t, withoutSocket)
+	appendConf(t, dir, "unix_socket_directories = ''")
+	withoutSocket := startServerIn(t, dir)
+
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := withoutSocket.Start(ctx, freePort(t)); err != nil {
-		t.Fatal(err)
-	}
 
 	pools := NewPools(PoolOptions{})
 	defer pools.Close()

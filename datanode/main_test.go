@@ -77,11 +77,31 @@ func freePort(t *testing.T) int {
 	return port
 }
 
+// appendConf adds line to the postgresql.conf of the data directory dir.
+func appendConf(t *testing.T, dir, line string) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(dir, "postgresql.conf"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(line + "\n"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // startServer starts a server on a copy of the template and stops it when
 // the test ends.
 func startServer(t *testing.T) *Server {
 	t.Helper()
-	s := NewServer(testBin, newDataDir(t), nil)
+	return startServerIn(t, newDataDir(t))
+}
+
+// startServerIn starts a server on the data directory dir and stops it
+// when the test ends.
+func startServerIn(t *testing.T, dir string) *Server {
+	t.Helper()
+	s := NewServer(testBin, dir, nil)
 	stopOnCleanup(t, s)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

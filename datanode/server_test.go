@@ -115,21 +115,13 @@ func TestServerPortInUse(t *testing.T) {
 func TestServerExitsEarly(t *testing.T) {
 	t.Parallel()
 	dir := newDataDir(t)
-	conf := filepath.Join(dir, "postgresql.conf")
-	f, err := os.OpenFile(conf, os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteString("shared_buffers = 'lots'\n"); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	appendConf(t, dir, "shared_buffers = 'lots'")
 
 	s := NewServer(testBin, dir, nil)
 	stopOnCleanup(t, s)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	err = s.Start(ctx, freePort(t))
+	err := s.Start(ctx, freePort(t))
 	if err == nil {
 		t.Fatal("Start with a broken postgresql.conf succeeded")
 	}

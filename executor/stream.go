@@ -142,7 +142,6 @@ const maxDeadConnRetries = 16
 // one was dead (the data node restarted since it was last used) and
 // nothing ran: the node reported its shutdown, or nothing was sent.
 func (s *nodeStream) retry(err error) bool {
-
 	if s.seen || s.retries >= maxDeadConnRetries || !s.conn.Retryable() || !connectionLost(err) {
 		return false
 	}
