@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"strings"
@@ -206,29 +207,25 @@ func (tx *transaction) shardWriters(ctx context.Context) ([]gtm.Branch, error) {
 			ask = append(ask, k)
 		}
 	}
-	wrote := make([]bool, len(ask))
-	errs := make([]error, len(ask))
-	var wg sync.WaitGroup
+	// Every member is asked before any answer is read: the nodes answer in
+	// parallel.
+	probes := make([]*pgconn.MultiResultReader, len(ask))
 	for i, k := range ask {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			res, err := tx.members[k].PgConn().Exec(ctx, "SELECT pg_catalog.pg_current_xact_id_if_assigned() IS NOT NULL").ReadAll()
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			wrote[i] = len(res) == 1 && len(res[0].Rows) == 1 && string(res[0].Rows[0][0]) == "t"
-		}()
+		probes[i] = tx.members[k].PgConn().Exec(ctx, "SELECT pg_catalog.pg_current_xact_id_if_assigned() IS NOT NULL")
 	}
-	wg.Wait()
+	var first error
 	for i, k := range ask {
-		if errs[i] != nil {
-			return nil, errs[i]
+		res, err := probes[i].ReadAll()
+		if err != nil {
+			first = cmp.Or(first, err)
+			continue
 		}
-		if wrote[i] {
+		if len(res) == 1 && len(res[0].Rows) == 1 && string(res[0].Rows[0][0]) == "t" {
 			known = append(known, k)
 		}
+	}
+	if first != nil {
+		return nil, first
 	}
 	out := make([]gtm.Branch, 0, len(known))
 	for _, k := range known {

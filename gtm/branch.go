@@ -3,7 +3,6 @@ package gtm
 import (
 	"context"
 	"errors"
-	"sync"
 
 	"github.com/distgres/distgres/catalog"
 	"github.com/distgres/distgres/pgerr"
@@ -27,12 +26,13 @@ func uncertain(ctx context.Context, err error) bool {
 
 // prepareBranch prepares b's transaction under its global name.
 func prepareBranch(ctx context.Context, id string, b *branch) error {
-	if _, err := b.conn.PgConn().Exec(ctx, "PREPARE TRANSACTION "+sqlquote.Literal(catalog.PreparedName(id, b.p))).ReadAll(); err != nil {
-		b.ended = true
-		return err
-	}
-	b.prepared = true
-	return nil
+	_, err := b.conn.PgConn().Exec(ctx, prepareSQL(id, b)).ReadAll()
+	b.prepared, b.ended = err == nil, err != nil
+	return err
+}
+
+func prepareSQL(id string, b *branch) string {
+	return "PREPARE TRANSACTION " + sqlquote.Literal(catalog.PreparedName(id, b.p))
 }
 
 // abort logs the abort decision (undoing Before) and rolls back every
@@ -60,38 +60,61 @@ func (m *Manager) finish(ctx context.Context, id string, branches []*branch, com
 	}
 }
 
-// resolveAll commits or rolls back every branch, in parallel, and reports
-// whether all of them are done.
+// resolveAll commits or rolls back every branch and reports whether all
+// of them are done. The nodes work in parallel (see execAll).
 func (m *Manager) resolveAll(ctx context.Context, id string, branches []*branch, commit bool) bool {
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	done := true
+	var sent []*branch
+	var conns []*pgconn.PgConn
+	var sqls []string
 	for _, b := range branches {
 		if b.conn == nil {
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var err error
-			switch {
-			case b.prepared:
-				err = resolvePrepared(ctx, b.conn.PgConn(), catalog.PreparedName(id, b.p), commit)
-			case !b.ended:
-				rollbackOpen(ctx, b.conn)
-			}
-			b.conn.Release(err != nil && !pgerr.FromDataNode(err))
+		var sql string
+		switch {
+		case b.prepared:
+			sql = resolveSQL(catalog.PreparedName(id, b.p), commit)
+		case !b.ended:
+			sql = "ROLLBACK"
+		default: // a failed PREPARE ended it
+			b.conn.Release(false)
 			b.conn = nil
-			if err != nil {
-				m.log.Warn("gtm: finishing a prepared transaction failed; recovery will retry", "tx", id, "node", b.p.Node, "err", err)
-				mu.Lock()
-				done = false
-				mu.Unlock()
-			}
-		}()
+			continue
+		}
+		sent = append(sent, b)
+		conns = append(conns, b.conn.PgConn())
+		sqls = append(sqls, sql)
 	}
-	wg.Wait()
+	done := true
+	for i, err := range execAll(ctx, conns, sqls) {
+		b := sent[i]
+		if !b.prepared {
+			err = nil // a failed ROLLBACK of an open transaction leaves nothing behind
+		}
+		err = resolvedAlready(err)
+		b.conn.Release(err != nil && !pgerr.FromDataNode(err))
+		b.conn = nil
+		if err != nil {
+			m.log.Warn("gtm: finishing a prepared transaction failed; recovery will retry", "tx", id, "node", b.p.Node, "err", err)
+			done = false
+		}
+	}
 	return done
+}
+
+// execAll sends sqls[i] on conns[i], all of them before it reads any
+// answer, so that the nodes work in parallel without a goroutine per
+// connection, and returns each statement's error.
+func execAll(ctx context.Context, conns []*pgconn.PgConn, sqls []string) []error {
+	results := make([]*pgconn.MultiResultReader, len(conns))
+	for i, pc := range conns {
+		results[i] = pc.Exec(ctx, sqls[i])
+	}
+	errs := make([]error, len(conns))
+	for i, r := range results {
+		_, errs[i] = r.ReadAll()
+	}
+	return errs
 }
 
 // rollbackOpen ends a transaction that was not prepared.
@@ -111,11 +134,20 @@ func releaseAll(branches []*branch, broken bool) {
 // resolvePrepared commits or rolls back a prepared transaction; one that
 // no longer exists was resolved already.
 func resolvePrepared(ctx context.Context, pc *pgconn.PgConn, gid string, commit bool) error {
-	verb := "ROLLBACK PREPARED "
+	_, err := pc.Exec(ctx, resolveSQL(gid, commit)).ReadAll()
+	return resolvedAlready(err)
+}
+
+func resolveSQL(gid string, commit bool) string {
 	if commit {
-		verb = "COMMIT PREPARED "
+		return "COMMIT PREPARED " + sqlquote.Literal(gid)
 	}
-	_, err := pc.Exec(ctx, verb+sqlquote.Literal(gid)).ReadAll()
+	return "ROLLBACK PREPARED " + sqlquote.Literal(gid)
+}
+
+// resolvedAlready clears the error of a COMMIT or ROLLBACK PREPARED whose
+// transaction no longer exists: an earlier attempt or recovery resolved it.
+func resolvedAlready(err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "42704" {
 		return nil

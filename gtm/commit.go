@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/distgres/distgres/catalog"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Branch is one participant of a transaction that the coordinator opened
@@ -82,18 +82,17 @@ func branchesOf(writers []Branch) []*branch {
 	return out
 }
 
-// prepareAll prepares every branch in parallel and returns the first
-// error.
+// prepareAll prepares every branch, the nodes in parallel (see execAll),
+// and returns the first error.
 func (m *Manager) prepareAll(ctx context.Context, id string, branches []*branch) error {
-	errs := make([]error, len(branches))
-	var wg sync.WaitGroup
+	conns := make([]*pgconn.PgConn, len(branches))
+	sqls := make([]string, len(branches))
 	for i, b := range branches {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = prepareBranch(ctx, id, b)
-		}()
+		conns[i], sqls[i] = b.conn.PgConn(), prepareSQL(id, b)
 	}
-	wg.Wait()
+	errs := execAll(ctx, conns, sqls)
+	for i, b := range branches {
+		b.prepared, b.ended = errs[i] == nil, errs[i] != nil
+	}
 	return firstError(errs)
 }
