@@ -14,7 +14,12 @@
 # Everything it started is stopped on exit. With -a the results, with the
 # machine's description, are appended to BENCHMARKS.md.
 #
-# Usage: bench/compare.sh [-T seconds] [-s scale] [-R rows] [-m] [-u] [-a]
+# Usage: bench/compare.sh [-T seconds] [-s scale] [-R rows] [-r rounds] [-n nodes] [-m] [-u] [-a]
+# -r runs the pgbench measurements (a) and (b) in that many rounds, each
+# round direct, PgBouncer and distgres one after the other, and reports
+# each figure as the median over the rounds, with every round's ratio to
+# PgBouncer in the note: on a shared machine one run's ratio moves by 0.2.
+# -n sets the number of data nodes (default 3).
 # distgres's coordinator reaches its data nodes through their Unix sockets
 # (all run on this machine). PgBouncer reaches PostgreSQL over loopback
 # TCP by default, as in shared/bench/proxy_baseline.sh, against which the
@@ -26,11 +31,12 @@
 # OS user) or as the postgres user.
 set -euo pipefail
 
-DURATION=10; SCALE=10; ROWS=10000000; APPEND=0; MEMORY=0; BOUNCER_UNIX=0
-while getopts "T:s:R:muah" opt; do
+DURATION=10; SCALE=10; ROWS=10000000; ROUNDS=1; NODES=3; APPEND=0; MEMORY=0; BOUNCER_UNIX=0
+while getopts "T:s:R:r:n:muah" opt; do
   case $opt in
-    T) DURATION=$OPTARG ;; s) SCALE=$OPTARG ;; R) ROWS=$OPTARG ;; a) APPEND=1 ;; m) MEMORY=1 ;; u) BOUNCER_UNIX=1 ;;
-    *) sed -n "2,26p" "$0"; exit 2 ;;
+    T) DURATION=$OPTARG ;; s) SCALE=$OPTARG ;; R) ROWS=$OPTARG ;; r) ROUNDS=$OPTARG ;; n) NODES=$OPTARG ;;
+    a) APPEND=1 ;; m) MEMORY=1 ;; u) BOUNCER_UNIX=1 ;;
+    *) sed -n "2,31p" "$0"; exit 2 ;;
   esac
 done
 
@@ -95,11 +101,11 @@ chown -R postgres "$WORK" 2>/dev/null || true
 as_pg pgbouncer "$WORK/bouncer.ini" >/dev/null 2>&1 &
 PIDS+=($!)
 
-log "starting distgres (3 data nodes) on $DG_PORT"
+log "starting distgres ($NODES data nodes) on $DG_PORT"
 go build -o "$WORK/distgres" ./cmd/distgres
 DG_DIR="$WORK/dg"
 if [ "$MEMORY" = 1 ]; then DG_DIR=$(mktemp -d /dev/shm/distgres-bench.XXXXXX); chmod 755 "$DG_DIR"; DG_DIR="$DG_DIR/dg"; fi
-"$WORK/distgres" up --dir "$DG_DIR" --nodes 3 --port "$DG_PORT" --shards 24 > "$WORK/dg.out" 2> "$WORK/dg.err" &
+"$WORK/distgres" up --dir "$DG_DIR" --nodes "$NODES" --port "$DG_PORT" --shards 24 > "$WORK/dg.out" 2> "$WORK/dg.err" &
 DG_PID=$!; PIDS+=($DG_PID)
 for _ in $(seq 1 120); do grep -q '^coordinator:' "$WORK/dg.out" 2>/dev/null && break; sleep 1; done
 grep -q '^coordinator:' "$WORK/dg.out" || { cat "$WORK/dg.err" >&2; exit 1; }
@@ -119,29 +125,47 @@ tps() { # url clients mode script-args...
   local u=$1 c=$2 m=$3; shift 3
   pgbench -n -c "$c" -j "$(( c < 2 ? 1 : 2 ))" -T "$DURATION" -M "$m" "$@" "$u" 2>/dev/null | sed -n 's/^tps = \([0-9]*\).*/\1/p'
 }
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.0f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 RESULTS=()
 row() { RESULTS+=("$(printf '| %s | %s | %s | %s | %s | %s |' "$@")"); }
 
+# rounds url-direct url-bouncer clients mode script-args...: runs the three
+# ROUNDS times, interleaved, and sets D, B, G (median tps), CPU_US (the
+# coordinator's CPU per transaction over all rounds) and PER_ROUND (each
+# round's distgres/PgBouncer ratio).
+rounds() {
+  local c=$1 m=$2; shift 2
+  local ds=() bs=() gs=() ticks=0 n=0 t0 t1 g
+  PER_ROUND=""
+  for _ in $(seq 1 "$ROUNDS"); do
+    ds+=("$(tps "$DIRECT" "$c" "$m" "$@")"); bs+=("$(tps "$BOUNCER" "$c" "$m" "$@")")
+    t0=$(cpu_ticks $DG_PID); g=$(tps "$DG" "$c" "$m" "$@"); t1=$(cpu_ticks $DG_PID)
+    gs+=("$g"); ticks=$((ticks + t1 - t0)); n=$((n + ${g:-0} * DURATION))
+    PER_ROUND="$PER_ROUND${PER_ROUND:+, }$(ratio "$g" "${bs[-1]}")"
+  done
+  D=$(median "${ds[@]}"); B=$(median "${bs[@]}"); G=$(median "${gs[@]}")
+  CPU_US=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v n="$n" 'BEGIN { if (n > 0) printf "%.1f", t / hz * 1e6 / n; else print "-" }')
+}
+rounds_note() { if [ "$ROUNDS" -gt 1 ]; then echo "; rounds vs pgbouncer $PER_ROUND"; fi; }
+
 log "(a) pgbench -S"
 for mode in simple extended prepared; do
   for c in 1 8; do
-    d=$(tps "$DIRECT" $c $mode -S); b=$(tps "$BOUNCER" $c $mode -S)
-    t0=$(cpu_ticks $DG_PID); g=$(tps "$DG" $c $mode -S); t1=$(cpu_ticks $DG_PID)
-    cpu_us=$(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v tps="$g" -v T="$DURATION" 'BEGIN { n = tps * T; if (n > 0) printf "%.1f", t / hz * 1e6 / n; else print "-" }')
-    note="coordinator CPU $cpu_us µs/stmt"
+    rounds $c $mode -S
+    note="coordinator CPU $CPU_US µs/stmt"
     if [ "$c" = 1 ]; then # one client waits for each answer: 1/tps is its latency
-      note="$note; latency $(awk -v d="$d" -v g="$g" 'BEGIN { if (d > 0 && g > 0) printf "%+.0f", 1e6 / g - 1e6 / d; else print "-" }') µs over direct"
+      note="$note; latency $(awk -v d="$D" -v g="$G" 'BEGIN { if (d > 0 && g > 0) printf "%+.0f", 1e6 / g - 1e6 / d; else print "-" }') µs over direct"
     fi
-    row "pgbench -S -M $mode, $c client(s)" "$d" "$b" "$g" "$(ratio "$g" "$d") / $(ratio "$g" "$b")" "$note"
+    row "pgbench -S -M $mode, $c client(s)" "$D" "$B" "$G" "$(ratio "$G" "$D") / $(ratio "$G" "$B")" "$note$(rounds_note)"
   done
 done
 
 log "(b) TPC-B-like"
-d=$(tps "$DIRECT" 8 simple); b=$(tps "$BOUNCER" 8 simple); g=$(tps "$DG" 8 simple)
-row "pgbench TPC-B-like -M simple, 8 clients" "$d" "$b" "$g" "$(ratio "$g" "$d") / $(ratio "$g" "$b")" "multi-node transactions use 2PC"
+rounds 8 simple
+row "pgbench TPC-B-like -M simple, 8 clients" "$D" "$B" "$G" "$(ratio "$G" "$D") / $(ratio "$G" "$B")" "multi-node transactions use 2PC; coordinator CPU $CPU_US µs/transaction$(rounds_note)"
 
 log "(c) COPY of $ROWS rows"
 DATA="$WORK/ingest.tsv"
@@ -165,8 +189,10 @@ best_ms() { # url query: best of 3
   done
   echo "$best"
 }
+# Vacuumed first, so that no autovacuum of the freshly loaded table (on
+# one server or on each data node) shares the cores with the timed runs.
+"$PGBIN/psql" -X -q "$DIRECT" -c "VACUUM ANALYZE ingest" >/dev/null; "$PGBIN/psql" -X -q "$DG" -c "VACUUM ANALYZE ingest" >/dev/null
 for q in "SELECT count(*), sum(abalance), avg(abalance) FROM ingest" "SELECT bid, count(*), sum(abalance) FROM ingest GROUP BY bid"; do
-  "$PGBIN/psql" -X -q "$DIRECT" -c "ANALYZE ingest" >/dev/null; "$PGBIN/psql" -X -q "$DG" -c "ANALYZE ingest" >/dev/null
   d=$(best_ms "$DIRECT" "$q"); g=$(best_ms "$DG" "$q")
   row "$q (ms, lower is better)" "$d" "-" "$g" "$(ratio "$d" "$g")" "speed ratio distgres/direct"
 done
@@ -177,7 +203,9 @@ done
   echo
   echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(awk '/MemTotal/ { printf "%.0f GiB", $2/1048576 }' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME"), $("$PGBIN/postgres" --version), $(pgbouncer --version 2>/dev/null | head -1), $(go version | cut -d' ' -f3)."
   where="its Raft log fsynced on $(df -T "$(dirname "$DG_DIR")" | awk 'NR==2 { print $2 }')"
-  echo "Each pgbench run lasts ${DURATION}s, scale $SCALE; distgres has 3 data nodes (24 shards) on the same machine, $where, and reaches them through their Unix sockets; PgBouncer reaches PostgreSQL over $BOUNCER_LINK; pgbench connects to all three over loopback TCP; PostgreSQL and the data nodes run with fsync off."
+  per="Each pgbench run lasts ${DURATION}s"
+  if [ "$ROUNDS" -gt 1 ]; then per="pgbench figures are the median of $ROUNDS interleaved runs of ${DURATION}s each"; fi
+  echo "$per, scale $SCALE; distgres has $NODES data node$([ "$NODES" = 1 ] || echo s) (24 shards) on the same machine, $where, and reaches them through their Unix sockets; PgBouncer reaches PostgreSQL over $BOUNCER_LINK; pgbench connects to all three over loopback TCP; PostgreSQL and the data nodes run with fsync off."
   echo
   echo "| test | direct | pgbouncer | distgres | distgres / direct / pgbouncer | note |"
   echo "|---|---|---|---|---|---|"
