@@ -49,7 +49,9 @@ func (w *writer) send(msg pgproto3.BackendMessage) {
 	_, w.err = w.w.Write(w.buf)
 }
 
-// dataRow writes a DataRow without building a message value.
+// dataRow writes a DataRow without building a message value. The header
+// and lengths go through w.buf: a local array passed to the bufio.Writer
+// would escape and cost an allocation per row.
 func (w *writer) dataRow(vals [][]byte) {
 	if w.err != nil {
 		return
@@ -58,20 +60,18 @@ func (w *writer) dataRow(vals [][]byte) {
 	for _, v := range vals {
 		size += 4 + len(v)
 	}
-	var hdr [7]byte
-	hdr[0] = 'D'
-	binary.BigEndian.PutUint32(hdr[1:5], uint32(size))
-	binary.BigEndian.PutUint16(hdr[5:7], uint16(len(vals)))
-	w.w.Write(hdr[:])
-	var l [4]byte
+	w.buf = append(w.buf[:0], 'D')
+	w.buf = binary.BigEndian.AppendUint32(w.buf, uint32(size))
+	w.buf = binary.BigEndian.AppendUint16(w.buf, uint16(len(vals)))
+	w.w.Write(w.buf)
 	for _, v := range vals {
 		if v == nil {
-			binary.BigEndian.PutUint32(l[:], 0xFFFFFFFF)
-			w.w.Write(l[:])
+			w.buf = binary.BigEndian.AppendUint32(w.buf[:0], 0xFFFFFFFF)
+			w.w.Write(w.buf)
 			continue
 		}
-		binary.BigEndian.PutUint32(l[:], uint32(len(v)))
-		w.w.Write(l[:])
+		w.buf = binary.BigEndian.AppendUint32(w.buf[:0], uint32(len(v)))
+		w.w.Write(w.buf)
 		_, w.err = w.w.Write(v)
 	}
 }
