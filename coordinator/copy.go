@@ -228,7 +228,7 @@ func (ss *session) copyOut(ctx context.Context, out *planner.CopyOut) (string, e
 	}
 	ss.w.send(&pgproto3.CopyOutResponse{OverallFormat: byte(format), ColumnFormatCodes: codes})
 	if out.Options.Header && format == 0 {
-		ss.w.send(&pgproto3.CopyData{Data: executor.AppendCopyHeader(nil, cols, out.Options)})
+		ss.w.copyData(executor.AppendCopyHeader(nil, cols, out.Options))
 	}
 	var n int64
 	var err error
@@ -268,7 +268,7 @@ func (ss *session) copyOutQuery(ctx context.Context, out *planner.CopyOut) (int6
 		} else {
 			buf = executor.AppendCopyRow(buf, rows.Values(), out.Options)
 		}
-		ss.w.send(&pgproto3.CopyData{Data: buf})
+		ss.w.copyData(buf)
 		buf = buf[:0]
 		n++
 	}
@@ -280,7 +280,7 @@ func (ss *session) copyOutQuery(ctx context.Context, out *planner.CopyOut) (int6
 		return 0, err
 	}
 	if binary {
-		ss.w.send(&pgproto3.CopyData{Data: append(buf, executor.CopyBinaryTrailer...)})
+		ss.w.copyData(append(buf, executor.CopyBinaryTrailer...))
 	}
 	return n, nil
 }
@@ -289,10 +289,10 @@ func (ss *session) copyOutTable(ctx context.Context, out *planner.CopyOut) (int6
 	snap := ss.srv.cfg.Catalog.Snapshot()
 	binary := out.Options.Format == planner.CopyBinary
 	if binary {
-		ss.w.send(&pgproto3.CopyData{Data: executor.CopyBinaryHeader})
+		ss.w.copyData(executor.CopyBinaryHeader)
 	}
 	send := func(p []byte) error {
-		ss.w.send(&pgproto3.CopyData{Data: p})
+		ss.w.copyData(p)
 		return ss.w.err
 	}
 	var total int64
@@ -325,7 +325,7 @@ func (ss *session) copyOutTable(ctx context.Context, out *planner.CopyOut) (int6
 		total += tag.RowsAffected()
 	}
 	if binary {
-		ss.w.send(&pgproto3.CopyData{Data: executor.CopyBinaryTrailer})
+		ss.w.copyData(executor.CopyBinaryTrailer)
 	}
 	return total, nil
 }

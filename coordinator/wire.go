@@ -76,6 +76,18 @@ func (w *writer) dataRow(vals [][]byte) {
 	}
 }
 
+// copyData writes a CopyData message of data; a CopyData value handed to
+// send would be allocated for every row.
+func (w *writer) copyData(data []byte) {
+	if w.err != nil {
+		return
+	}
+	w.buf = append(w.buf[:0], 'd')
+	w.buf = binary.BigEndian.AppendUint32(w.buf, uint32(4+len(data)))
+	w.w.Write(w.buf)
+	_, w.err = w.w.Write(data)
+}
+
 func (w *writer) flush() error {
 	if w.err != nil {
 		return w.err

@@ -10,9 +10,9 @@ import (
 )
 
 // TestRowsPassThroughWithoutAllocating: the coordinator (in this test's
-// process) gathers and merges rows from the data nodes without an
-// allocation per row: they stay in the node stream's buffer until they
-// are written to the client. The client is psql, in its own process, so
+// process) gathers and merges rows from the data nodes, and copies them
+// out, without an allocation per row: they stay in the node stream's
+// buffer until they are written to the client. The client is psql, in its own process, so
 // the allocations counted are the coordinator's, plus a session's
 // startup and whatever background work runs meanwhile; one allocation
 // per row would be 40,000 more.
@@ -35,6 +35,9 @@ func TestRowsPassThroughWithoutAllocating(t *testing.T) {
 		{"gather", "SELECT id, v FROM passthrough"},
 		{"merge", "SELECT id, v FROM passthrough ORDER BY id"},
 		{"merge descending on text", "SELECT id, v FROM passthrough ORDER BY v DESC"},
+		{"COPY of a query", "COPY (SELECT id, v FROM passthrough) TO STDOUT"},
+		{"COPY of a query, CSV", "COPY (SELECT id, v FROM passthrough ORDER BY id) TO STDOUT (FORMAT csv)"},
+		{"COPY of a table", "COPY passthrough TO STDOUT"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
