@@ -132,10 +132,10 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 RESULTS=()
 row() { RESULTS+=("$(printf '| %s | %s | %s | %s | %s | %s |' "$@")"); }
 
-# rounds url-direct url-bouncer clients mode script-args...: runs the three
-# ROUNDS times, interleaved, and sets D, B, G (median tps), CPU_US (the
-# coordinator's CPU per transaction over all rounds) and PER_ROUND (each
-# round's distgres/PgBouncer ratio).
+# rounds clients mode script-args...: runs pgbench on direct, PgBouncer
+# and distgres, in turn, ROUNDS times and sets D, B, G (median tps),
+# CPU_US (the coordinator's CPU per transaction over all rounds) and
+# PER_ROUND (each round's distgres/PgBouncer ratio).
 rounds() {
   local c=$1 m=$2; shift 2
   local ds=() bs=() gs=() ticks=0 n=0 t0 t1 g

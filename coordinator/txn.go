@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/distgres/distgres/catalog"
+	"github.com/distgres/distgres/datanode"
 	"github.com/distgres/distgres/executor"
 	"github.com/distgres/distgres/gtm"
 	"github.com/distgres/distgres/pgerr"
@@ -207,25 +208,20 @@ func (tx *transaction) shardWriters(ctx context.Context) ([]gtm.Branch, error) {
 			ask = append(ask, k)
 		}
 	}
-	// Every member is asked before any answer is read: the nodes answer in
-	// parallel.
-	probes := make([]*pgconn.MultiResultReader, len(ask))
+	conns := make([]*pgconn.PgConn, len(ask))
+	probes := make([]string, len(ask))
 	for i, k := range ask {
-		probes[i] = tx.members[k].PgConn().Exec(ctx, "SELECT pg_catalog.pg_current_xact_id_if_assigned() IS NOT NULL")
+		conns[i], probes[i] = tx.members[k].PgConn(), "SELECT pg_catalog.pg_current_xact_id_if_assigned() IS NOT NULL"
 	}
-	var first error
+	results, errs := datanode.ExecAll(ctx, conns, probes)
+	if err := cmp.Or(errs...); err != nil {
+		return nil, err
+	}
 	for i, k := range ask {
-		res, err := probes[i].ReadAll()
-		if err != nil {
-			first = cmp.Or(first, err)
-			continue
-		}
+		res := results[i]
 		if len(res) == 1 && len(res[0].Rows) == 1 && string(res[0].Rows[0][0]) == "t" {
 			known = append(known, k)
 		}
-	}
-	if first != nil {
-		return nil, first
 	}
 	out := make([]gtm.Branch, 0, len(known))
 	for _, k := range known {

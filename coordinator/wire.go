@@ -60,9 +60,7 @@ func (w *writer) dataRow(vals [][]byte) {
 	for _, v := range vals {
 		size += 4 + len(v)
 	}
-	w.buf = append(w.buf[:0], 'D')
-	w.buf = binary.BigEndian.AppendUint32(w.buf, uint32(size))
-	w.buf = binary.BigEndian.AppendUint16(w.buf, uint16(len(vals)))
+	w.buf = binary.BigEndian.AppendUint16(w.header('D', size), uint16(len(vals)))
 	w.w.Write(w.buf)
 	for _, v := range vals {
 		if v == nil {
@@ -82,10 +80,15 @@ func (w *writer) copyData(data []byte) {
 	if w.err != nil {
 		return
 	}
-	w.buf = append(w.buf[:0], 'd')
-	w.buf = binary.BigEndian.AppendUint32(w.buf, uint32(4+len(data)))
-	w.w.Write(w.buf)
+	w.w.Write(w.header('d', 4+len(data)))
 	_, w.err = w.w.Write(data)
+}
+
+// header puts a message's type byte and length (which counts itself) in
+// w.buf and returns it.
+func (w *writer) header(typ byte, length int) []byte {
+	w.buf = binary.BigEndian.AppendUint32(append(w.buf[:0], typ), uint32(length))
+	return w.buf
 }
 
 func (w *writer) flush() error {

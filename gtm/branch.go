@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/distgres/distgres/catalog"
+	"github.com/distgres/distgres/datanode"
 	"github.com/distgres/distgres/pgerr"
 	"github.com/distgres/distgres/sqlquote"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -24,11 +25,19 @@ func uncertain(ctx context.Context, err error) bool {
 	return errors.Is(err, catalog.ErrOutcomeUnknown) || ctx.Err() != nil
 }
 
-// prepareBranch prepares b's transaction under its global name.
-func prepareBranch(ctx context.Context, id string, b *branch) error {
-	_, err := b.conn.PgConn().Exec(ctx, prepareSQL(id, b)).ReadAll()
-	b.prepared, b.ended = err == nil, err != nil
-	return err
+// prepareAll prepares every branch under its global name, the nodes in
+// parallel, and returns the first error.
+func prepareAll(ctx context.Context, id string, branches []*branch) error {
+	conns := make([]*pgconn.PgConn, len(branches))
+	sqls := make([]string, len(branches))
+	for i, b := range branches {
+		conns[i], sqls[i] = b.conn.PgConn(), prepareSQL(id, b)
+	}
+	_, errs := datanode.ExecAll(ctx, conns, sqls)
+	for i, b := range branches {
+		b.prepared, b.ended = errs[i] == nil, errs[i] != nil
+	}
+	return firstError(errs)
 }
 
 func prepareSQL(id string, b *branch) string {
@@ -60,8 +69,8 @@ func (m *Manager) finish(ctx context.Context, id string, branches []*branch, com
 	}
 }
 
-// resolveAll commits or rolls back every branch and reports whether all
-// of them are done. The nodes work in parallel (see execAll).
+// resolveAll commits or rolls back every branch, the nodes in parallel,
+// and reports whether all of them are done.
 func (m *Manager) resolveAll(ctx context.Context, id string, branches []*branch, commit bool) bool {
 	var sent []*branch
 	var conns []*pgconn.PgConn
@@ -86,7 +95,8 @@ func (m *Manager) resolveAll(ctx context.Context, id string, branches []*branch,
 		sqls = append(sqls, sql)
 	}
 	done := true
-	for i, err := range execAll(ctx, conns, sqls) {
+	_, errs := datanode.ExecAll(ctx, conns, sqls)
+	for i, err := range errs {
 		b := sent[i]
 		if !b.prepared {
 			err = nil // a failed ROLLBACK of an open transaction leaves nothing behind
@@ -100,21 +110,6 @@ func (m *Manager) resolveAll(ctx context.Context, id string, branches []*branch,
 		}
 	}
 	return done
-}
-
-// execAll sends sqls[i] on conns[i], all of them before it reads any
-// answer, so that the nodes work in parallel without a goroutine per
-// connection, and returns each statement's error.
-func execAll(ctx context.Context, conns []*pgconn.PgConn, sqls []string) []error {
-	results := make([]*pgconn.MultiResultReader, len(conns))
-	for i, pc := range conns {
-		results[i] = pc.Exec(ctx, sqls[i])
-	}
-	errs := make([]error, len(conns))
-	for i, r := range results {
-		_, errs[i] = r.ReadAll()
-	}
-	return errs
 }
 
 // rollbackOpen ends a transaction that was not prepared.

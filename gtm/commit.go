@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/distgres/distgres/catalog"
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Branch is one participant of a transaction that the coordinator opened
@@ -47,7 +46,7 @@ func (m *Manager) Commit(ctx context.Context, writers []Branch) error {
 	for i, w := range writers {
 		parts[i] = w.Participant
 	}
-	if err := m.prepareAll(ctx, id, branches); err != nil {
+	if err := prepareAll(ctx, id, branches); err != nil {
 		// Nothing was logged: presumed abort.
 		m.resolveAll(ctx, id, branches, false)
 		return fmt.Errorf("%w: %w", ErrRolledBack, err)
@@ -80,19 +79,4 @@ func branchesOf(writers []Branch) []*branch {
 		out[i] = &branch{p: w.Participant, conn: w.Conn}
 	}
 	return out
-}
-
-// prepareAll prepares every branch, the nodes in parallel (see execAll),
-// and returns the first error.
-func (m *Manager) prepareAll(ctx context.Context, id string, branches []*branch) error {
-	conns := make([]*pgconn.PgConn, len(branches))
-	sqls := make([]string, len(branches))
-	for i, b := range branches {
-		conns[i], sqls[i] = b.conn.PgConn(), prepareSQL(id, b)
-	}
-	errs := execAll(ctx, conns, sqls)
-	for i, b := range branches {
-		b.prepared, b.ended = errs[i] == nil, errs[i] != nil
-	}
-	return firstError(errs)
 }

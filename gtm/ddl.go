@@ -198,5 +198,5 @@ func (m *Manager) prepareOne(ctx context.Context, acquire Acquire, id string, b 
 			tag = res[len(res)-1].CommandTag.String()
 		}
 	}
-	return tag, prepareBranch(ctx, id, b)
+	return tag, prepareAll(ctx, id, []*branch{b})
 }

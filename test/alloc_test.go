@@ -2,6 +2,7 @@ package test
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
@@ -12,10 +13,10 @@ import (
 // TestRowsPassThroughWithoutAllocating: the coordinator (in this test's
 // process) gathers and merges rows from the data nodes, and copies them
 // out, without an allocation per row: they stay in the node stream's
-// buffer until they are written to the client. The client is psql, in its own process, so
-// the allocations counted are the coordinator's, plus a session's
-// startup and whatever background work runs meanwhile; one allocation
-// per row would be 40,000 more.
+// buffer until they are written to the client. The client is psql, in
+// its own process, so the allocations counted are the coordinator's,
+// plus a session's startup and whatever background work runs meanwhile;
+// one allocation per row would be 40,000 more.
 func TestRowsPassThroughWithoutAllocating(t *testing.T) {
 	const rows = 40000
 	c := harness.Start(t, harness.Options{Nodes: 3})
@@ -23,7 +24,7 @@ func TestRowsPassThroughWithoutAllocating(t *testing.T) {
 	conn := connect(t, c.ClientURL)
 	for _, sql := range []string{
 		"CREATE TABLE passthrough (id int PRIMARY KEY, v text)",
-		"INSERT INTO passthrough SELECT g, 'row ' || g FROM generate_series(1, 40000) g",
+		fmt.Sprintf("INSERT INTO passthrough SELECT g, 'row ' || g FROM generate_series(1, %d) g", rows),
 	} {
 		if _, err := conn.Exec(ctx, sql); err != nil {
 			t.Fatal(err)
